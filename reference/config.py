@@ -1,0 +1,69 @@
+"""The one settings class of the reference server.
+
+Every value can be set by an environment variable `SCENEMON_<NAME>` (for example
+`SCENEMON_DB_PATH=/data/scenemon.db`) or passed explicitly by the CLI. Defaults are chosen for
+the embedded single-machine set-up: SQLite in a local `var/` folder, the real-time clock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Server settings; see the spec site's 'Configuration' page for each one's rationale."""
+
+    model_config = SettingsConfigDict(env_prefix="SCENEMON_", extra="forbid")
+
+    db_path: Path = Field(Path("var/scenemon.db"), description="SQLite database file")
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        "NORMAL",
+        description=(
+            "WAL synchronous level. NORMAL survives a crash of the server process (the "
+            "acknowledged write is in the WAL in the OS page cache); FULL also survives power "
+            "loss at the cost of an fsync per commit."
+        ),
+    )
+    region_code: str = Field("410100", description="The city (统筹区) this server supervises")
+    region_name: str = Field("郑州市", description="Display name of the city")
+    clock: Literal["system", "manual"] = Field(
+        "system",
+        description="'manual' lets a test or the simulator set business time (transaction 9001)",
+    )
+    clock_start: str | None = Field(None, description="ISO time a manual clock starts at")
+    max_body_bytes: int = Field(
+        8 * 1024 * 1024, description="Requests larger than this are refused (error 1004)"
+    )
+    signature_max_skew_s: int = Field(
+        300, description="How far a request's timestamp may be from server time, in seconds"
+    )
+    face_engine: Literal["dlib", "insightface", "embedding-only"] = Field(
+        "dlib", description="Which model pipeline embeds face images"
+    )
+    face_model_dir: Path = Field(
+        Path("models"),
+        description=(
+            "Directory holding model packs. insightface packs use insightface's layout "
+            "(<dir>/<pack>/*.onnx); the dlib pipeline is built into <dir>/dlib."
+        ),
+    )
+    face_model_pack: str = Field("buffalo_l", description="insightface pack name under model dir")
+    face_threads: int = Field(1, description="onnxruntime intra-op threads per session")
+    face_verify_threshold: float | None = Field(
+        None,
+        description=(
+            "Cosine similarity at or above which 1:1 verification passes. None uses the "
+            "calibrated operating point of the active model (see `scenemon face calibrate`)."
+        ),
+    )
+    bootstrap_secret: str | None = Field(
+        None,
+        description=(
+            "Secret of the built-in city bureau account `city-admin`. When unset a random "
+            "one is generated on first start and printed once."
+        ),
+    )

@@ -1,0 +1,114 @@
+"""The message envelope (报文结构), following the national medical-insurance platform.
+
+A request is a JSON object carrying the transaction number (`infno`), a message id (`msgid`)
+unique per sender, the sender's institution and operator, the time and an `input` object whose
+shape each transaction defines. A response carries `infcode` (0 = success, otherwise a code from
+`reference.errors`), `err_msg` (naming the offending field), and the transaction's `output`.
+Field names follow the platform's pinyin-initial snake_case so vendors can reuse adapters.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+INF_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+In = TypeVar("In", bound=BaseModel)
+Out = TypeVar("Out", bound=BaseModel)
+
+
+class Model(BaseModel):
+    """Base of every interface model: unknown fields are refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RequestEnvelope(Model, Generic[In]):
+    """入参报文 — the request envelope."""
+
+    infno: str = Field(pattern=r"^\d{4}$", description="Transaction number (交易编号), 4 digits")
+    msgid: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_\-]+$",
+        description=(
+            "Message id (报文ID), unique per sender. The platform's form is institution code + "
+            "yyyyMMddHHmmss + 4-digit sequence. A retry reuses it and gets the original answer."
+        ),
+    )
+    mdtrtarea_admvs: str | None = Field(
+        None, pattern=r"^\d{6}$", description="Area of the visit (就医地医保区划), 6 digits"
+    )
+    insuplc_admdvs: str | None = Field(
+        None, pattern=r"^\d{6}$", description="Insured area (参保地医保区划), 6 digits"
+    )
+    recer_sys_code: str | None = Field(None, max_length=10, description="Receiving system code")
+    dev_no: str | None = Field(None, max_length=64, description="Device number (设备编号)")
+    infver: str | None = Field(None, max_length=6, description="Interface version")
+    opter_type: str = Field(
+        "1",
+        pattern=r"^[123]$",
+        description="Operator type (经办人类别): 1 staff, 2 self-service terminal, 3 mobile",
+    )
+    opter: str = Field(min_length=1, max_length=30, description="Operator id (经办人)")
+    opter_name: str = Field(min_length=1, max_length=50, description="Operator name (经办人姓名)")
+    inf_time: str = Field(
+        pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$",
+        description="Sending time (交易时间), yyyy-MM-dd HH:mm:ss, CST",
+    )
+    fixmedins_code: str | None = Field(
+        None,
+        max_length=30,
+        description=(
+            "Designated institution code (定点医药机构编号). Required for institutions and "
+            "terminals and must be the sender's own; bureau users omit it."
+        ),
+    )
+    fixmedins_name: str | None = Field(None, max_length=200, description="Institution name")
+    sign_no: str | None = Field(None, max_length=30, description="Sign-in number (签到编号)")
+    input: In = Field(description="Transaction input; its shape is defined per transaction")
+
+
+class ResponseEnvelope(Model, Generic[Out]):
+    """出参报文 — the response envelope."""
+
+    infcode: int = Field(description="0 = success; otherwise an error code (see error codes)")
+    inf_refmsgid: str = Field(description="The server's id for this response (接收方报文ID)")
+    msgid: str | None = Field(None, description="The request's msgid, echoed")
+    refmsg_time: str = Field(description="When the server received the request")
+    respond_time: str = Field(description="When the server answered")
+    err_msg: str | None = Field(None, description="Error text; starts with the offending field")
+    err_field: str | None = Field(None, description="The offending field's path, if any")
+    warn_msg: str | None = Field(None, description="Warnings that did not stop the transaction")
+    output: Out | None = Field(None, description="Transaction output; null on error")
+
+
+class Empty(Model):
+    """A transaction input or output with no fields."""
+
+
+def envelope_dict(
+    *,
+    infcode: int,
+    inf_refmsgid: str,
+    msgid: str | None,
+    refmsg_time: str,
+    respond_time: str,
+    output: dict[str, Any] | None = None,
+    err_msg: str | None = None,
+    err_field: str | None = None,
+    warn_msg: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "infcode": infcode,
+        "inf_refmsgid": inf_refmsgid,
+        "msgid": msgid,
+        "refmsg_time": refmsg_time,
+        "respond_time": respond_time,
+        "err_msg": err_msg,
+        "err_field": err_field,
+        "warn_msg": warn_msg,
+        "output": output,
+    }

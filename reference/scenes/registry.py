@@ -1,0 +1,226 @@
+"""Registry transactions: districts, institutions, bureau accounts, insured persons (GEN-1)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from reference.codes import InstitutionLevel, InstitutionType, PersonFlag, Role, Scene
+from reference.context import Ctx
+from reference.envelope import Model
+from reference.errors import Forbidden, InvalidField
+from reference.services import registry as svc
+from reference.transactions import BUREAU_ROLES, transaction
+
+CODE6 = r"^\d{6}$"
+
+
+class DistrictIn(Model):
+    code: str = Field(pattern=CODE6, description="District division code (区县医保区划)")
+    name: str = Field(min_length=1, max_length=50)
+
+
+class DistrictOut(Model):
+    code: str
+    name: str
+    region_code: str
+
+
+@transaction("1201", "registry-district-add", en="Add a district", zh="新增区县",
+             roles={"city_bureau"}, tag="registry", reqs=("GEN-1",))
+def add_district(ctx: Ctx, inp: DistrictIn) -> DistrictOut:
+    region = ctx.settings.region_code
+    svc.add_district(ctx.db, code=inp.code, name=inp.name, region_code=region, now=ctx.now_iso())
+    return DistrictOut(code=inp.code, name=inp.name, region_code=region)
+
+
+class InstitutionIn(Model):
+    fixmedins_code: str = Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9]+$")
+    fixmedins_name: str = Field(min_length=1, max_length=200)
+    inst_type: InstitutionType  # type: ignore[valid-type]
+    level: InstitutionLevel  # type: ignore[valid-type]
+    district_code: str = Field(pattern=CODE6)
+
+
+class SceneState(Model):
+    scene: str
+    enabled: bool
+    since: str
+
+
+class InstitutionOut(Model):
+    fixmedins_code: str
+    fixmedins_name: str
+    inst_type: str
+    level: str
+    district_code: str
+    scenes: list[SceneState]
+    secret: str | None = Field(
+        None, description="The institution's signing secret; returned once, at creation only"
+    )
+
+
+def _inst_out(row: dict, secret: str | None = None) -> InstitutionOut:
+    return InstitutionOut(
+        fixmedins_code=row["code"], fixmedins_name=row["name"], inst_type=row["inst_type"],
+        level=row["level"], district_code=row["district_code"],
+        scenes=[SceneState(scene=s["scene"], enabled=bool(s["enabled"]), since=s["since"])
+                for s in row["scenes"]],
+        secret=secret,
+    )
+
+
+@transaction("1202", "registry-institution-add", en="Add a designated institution",
+             zh="新增定点医药机构", roles={"city_bureau", "district_bureau"}, tag="registry",
+             reqs=("GEN-1", "GEN-2"))
+def add_institution(ctx: Ctx, inp: InstitutionIn) -> InstitutionOut:
+    """Creates the institution and its signing account; the secret is shown only here."""
+    ctx.require_district(inp.district_code, field="input.district_code")
+    secret = svc.add_institution(
+        ctx.db, code=inp.fixmedins_code, name=inp.fixmedins_name, inst_type=inp.inst_type.value,
+        level=inp.level.value, district_code=inp.district_code, now=ctx.now_iso(),
+    )
+    return _inst_out(svc.institution_view(ctx.db, inp.fixmedins_code), secret)
+
+
+class InstitutionQueryIn(Model):
+    fixmedins_code: str = Field(min_length=1, max_length=30)
+
+
+@transaction("1203", "registry-institution-get", en="Query an institution", zh="查询定点机构",
+             roles=BUREAU_ROLES | {"institution", "ops_vendor"}, tag="registry", reqs=("GEN-1",))
+def get_institution(ctx: Ctx, inp: InstitutionQueryIn) -> InstitutionOut:
+    ctx.require_institution(inp.fixmedins_code, field="input.fixmedins_code")
+    return _inst_out(svc.institution_view(ctx.db, inp.fixmedins_code))
+
+
+class SceneIn(Model):
+    fixmedins_code: str = Field(min_length=1, max_length=30)
+    scene: Scene  # type: ignore[valid-type]
+    enabled: bool
+    since: date = Field(description="Date from which the scene is monitored")
+
+
+@transaction("1204", "registry-institution-scene", en="Enable or disable a monitored scene",
+             zh="设置机构监控场景", roles={"city_bureau", "district_bureau"}, tag="registry",
+             reqs=("GEN-1",))
+def set_scene(ctx: Ctx, inp: SceneIn) -> InstitutionOut:
+    ctx.require_institution(inp.fixmedins_code, field="input.fixmedins_code")
+    svc.set_scene(ctx.db, institution_code=inp.fixmedins_code, scene=inp.scene.value,
+                  enabled=inp.enabled, since=inp.since, now=ctx.now_iso())
+    return _inst_out(svc.institution_view(ctx.db, inp.fixmedins_code))
+
+
+class UserIn(Model):
+    id: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+    role: Role  # type: ignore[valid-type]
+    display_name: str = Field(min_length=1, max_length=100)
+    district_code: str | None = Field(
+        None, pattern=CODE6, description="Required for district bureaus; optional for agency/audit"
+    )
+
+
+class UserOut(Model):
+    id: str
+    role: str
+    district_code: str | None
+    secret: str = Field(description="The account's signing secret; returned once, at creation only")
+
+
+@transaction("1205", "registry-user-add", en="Add a bureau or operations account",
+             zh="新增监管或运维账号", roles={"city_bureau"}, tag="registry", reqs=("GEN-1",))
+def add_user(ctx: Ctx, inp: UserIn) -> UserOut:
+    role = inp.role.value
+    if role in {"institution", "terminal"}:
+        raise InvalidField("institutions and terminals get accounts via 1202 and 1301", field="input.role")
+    if role == "district_bureau" and not inp.district_code:
+        raise InvalidField("a district bureau needs its district", field="input.district_code")
+    if role in {"city_bureau", "ops_vendor"} and inp.district_code:
+        raise InvalidField(f"a {role} account is city-wide; omit district_code", field="input.district_code")
+    if inp.district_code and not ctx.db.one("SELECT 1 FROM districts WHERE code=?", (inp.district_code,)):
+        raise InvalidField(f"district {inp.district_code} does not exist", field="input.district_code")
+    secret = svc.add_principal(ctx.db, id=inp.id, kind="user", role=role,
+                               display_name=inp.display_name, now=ctx.now_iso(),
+                               district_code=inp.district_code)
+    return UserOut(id=inp.id, role=role, district_code=inp.district_code, secret=secret)
+
+
+class PersonIn(Model):
+    psn_no: str = Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9]+$",
+                        description="Person number (人员编号)")
+    certno: str = Field(description="Resident ID number (身份证号), GB 11643 check digit validated")
+    psn_name: str = Field(min_length=1, max_length=50)
+    insuplc_admdvs: str = Field(pattern=CODE6, description="Insured area (参保地医保区划)")
+    flags: list[PersonFlag] = Field(default_factory=list)  # type: ignore[valid-type]
+
+
+class PersonOut(Model):
+    psn_no: str
+    certno: str
+    psn_name: str
+    gend: str
+    brdy: str
+    insuplc_admdvs: str
+    flags: list[str]
+
+
+def _person_out(row: dict) -> PersonOut:
+    return PersonOut(**{k: row[k] for k in PersonOut.model_fields})
+
+
+@transaction("1101", "registry-person-add", en="Register an insured person", zh="登记参保人员",
+             roles={"city_bureau", "district_bureau", "institution"}, tag="registry",
+             reqs=("GEN-5",))
+def add_person(ctx: Ctx, inp: PersonIn) -> PersonOut:
+    """Gender and birth date are derived from the ID number, which must pass its check digit."""
+    flags = [f.value for f in inp.flags]
+    if ctx.principal.role == "institution" and flags:
+        raise Forbidden("only bureaus set person flags", field="input.flags")
+    row = svc.add_person(ctx.db, psn_no=inp.psn_no, certno=inp.certno, psn_name=inp.psn_name,
+                         insuplc_admdvs=inp.insuplc_admdvs, flags=flags, now=ctx.now_iso(),
+                         by=ctx.principal.id)
+    ctx.log_access(inp.psn_no, "write")
+    return _person_out(row)
+
+
+class PersonQueryIn(Model):
+    psn_no: str | None = Field(None, max_length=30)
+    certno: str | None = None
+
+
+@transaction("1102", "registry-person-get", en="Query an insured person", zh="查询参保人员",
+             roles=BUREAU_ROLES | {"institution", "terminal"}, tag="registry", reqs=("GEN-5",))
+def get_person(ctx: Ctx, inp: PersonQueryIn) -> PersonOut:
+    """Every successful read is written to the access log (GEN-5)."""
+    if (inp.psn_no is None) == (inp.certno is None):
+        raise InvalidField("give exactly one of psn_no and certno", field="input.psn_no")
+    if inp.certno is not None:
+        certno = svc.check_certno(inp.certno)
+        psn_no = ctx.db.scalar("SELECT psn_no FROM persons WHERE certno=?", (certno,))
+        if psn_no is None:
+            from reference.errors import NotFound
+
+            raise NotFound("no person has this certno", field="input.certno")
+    else:
+        psn_no = inp.psn_no
+    row = svc.person_view(ctx.db, psn_no)
+    ctx.log_access(psn_no, "read")
+    return _person_out(row)
+
+
+class PersonFlagsIn(Model):
+    psn_no: str = Field(min_length=1, max_length=30)
+    add: list[PersonFlag] = Field(default_factory=list)  # type: ignore[valid-type]
+    remove: list[PersonFlag] = Field(default_factory=list)  # type: ignore[valid-type]
+
+
+@transaction("1103", "registry-person-flags", en="Set a person's flags", zh="设置人员标识",
+             roles={"city_bureau", "district_bureau", "agency", "audit_centre"}, tag="registry",
+             reqs=("PH-3", "BD-3"))
+def set_person_flags(ctx: Ctx, inp: PersonFlagsIn) -> PersonOut:
+    """Key-population flags (past violator, suspected deceased, …) that rules read."""
+    row = svc.set_person_flags(ctx.db, psn_no=inp.psn_no, add=[f.value for f in inp.add],
+                               remove=[f.value for f in inp.remove], now=ctx.now_iso())
+    ctx.log_access(inp.psn_no, "write")
+    return _person_out(row)

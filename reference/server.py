@@ -1,0 +1,101 @@
+"""Running the reference server: in this process (`serve`) or as a child process (`ServerProcess`),
+which the demo, the tests, the conformance runner and the load tests use."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from reference.config import Settings
+
+log = logging.getLogger("scenemon.server")
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8700, log_level: str = "info") -> None:
+    import uvicorn
+
+    from reference.api.app import create_app
+    from reference.state import build_state
+
+    state = build_state(settings)
+    new_secret = state.extras.get("bootstrap_secret_created")
+    if new_secret and not settings.bootstrap_secret:
+        print(
+            "First start: created the city bureau account 'city-admin'.\n"
+            f"Its signing secret (shown once, keep it safe): {new_secret}",
+            flush=True,
+        )
+    if settings.face_engine != "embedding-only":
+        try:
+            state.face_core().engine()
+        except Exception as exc:  # a clear start-up message instead of a failure on first image
+            print(f"warning: face images cannot be embedded: {exc}", file=sys.stderr, flush=True)
+    app = create_app(state=state)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """A reference server in a child process on 127.0.0.1; use as a context manager."""
+
+    def __init__(self, settings_env: dict[str, str], port: int | None = None,
+                 log_path: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **settings_env}
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout_s: float = 60.0) -> ServerProcess:
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "scenemon.cli", "serve", "--port", str(self.port),
+             "--log-level", "warning"],
+            env=self.env, stdout=out, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with code {self.proc.returncode}"
+                                   + (f"; see {self.log_path}" if self.log_path else ""))
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not answer on {self.base_url} within {timeout_s:.0f} s")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers run (used to prove acknowledged writes survive)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

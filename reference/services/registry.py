@@ -1,0 +1,125 @@
+"""Registry operations: districts, institutions and their scenes, accounts, persons."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from reference import signing
+from reference.errors import Conflict, InvalidField, NotFound
+from reference.idcard import CertnoError, birth_date, gender, validate_certno
+from reference.store import Db
+
+
+def add_district(db: Db, *, code: str, name: str, region_code: str, now: str) -> None:
+    if not code.startswith(region_code[:4]):
+        raise InvalidField(f"district {code} is not inside region {region_code}", field="input.code")
+    if db.one("SELECT 1 FROM districts WHERE code=?", (code,)):
+        raise Conflict(f"district {code} already exists", field="input.code")
+    db.execute("INSERT INTO districts VALUES (?,?,?,?)", (code, name, region_code, now))
+
+
+def add_principal(
+    db: Db, *, id: str, kind: str, role: str, display_name: str, now: str,
+    institution_code: str | None = None, district_code: str | None = None, field: str = "input.id",
+) -> str:
+    """Create a signing account and return its secret (shown once, never again)."""
+    if db.one("SELECT 1 FROM principals WHERE id=?", (id,)):
+        raise Conflict(f"sender id {id} is already taken", field=field)
+    secret = signing.new_secret()
+    db.execute(
+        "INSERT INTO principals(id, kind, role, secret, institution_code, district_code,"
+        " display_name, active, created_at) VALUES (?,?,?,?,?,?,?,1,?)",
+        (id, kind, role, secret, institution_code, district_code, display_name, now),
+    )
+    return secret
+
+
+def add_institution(
+    db: Db, *, code: str, name: str, inst_type: str, level: str, district_code: str, now: str
+) -> str:
+    if not db.one("SELECT 1 FROM districts WHERE code=?", (district_code,)):
+        raise NotFound(f"district {district_code} does not exist", field="input.district_code")
+    if db.one("SELECT 1 FROM institutions WHERE code=?", (code,)):
+        raise Conflict(f"institution {code} already exists", field="input.fixmedins_code")
+    if inst_type == "retail_pharmacy" and level != "ungraded":
+        raise InvalidField("a retail pharmacy is ungraded", field="input.level")
+    db.execute(
+        "INSERT INTO institutions(code, name, inst_type, level, district_code, active, created_at)"
+        " VALUES (?,?,?,?,?,1,?)",
+        (code, name, inst_type, level, district_code, now),
+    )
+    return add_principal(
+        db, id=code, kind="institution", role="institution", display_name=name, now=now,
+        institution_code=code, district_code=district_code, field="input.fixmedins_code",
+    )
+
+
+def set_scene(db: Db, *, institution_code: str, scene: str, enabled: bool, since: date, now: str) -> None:
+    db.execute(
+        "INSERT INTO institution_scenes(institution_code, scene, enabled, since, updated_at)"
+        " VALUES (?,?,?,?,?) ON CONFLICT(institution_code, scene) DO UPDATE SET"
+        " enabled=excluded.enabled, since=excluded.since, updated_at=excluded.updated_at",
+        (institution_code, scene, int(enabled), since.isoformat(), now),
+    )
+
+
+def institution_view(db: Db, code: str) -> dict:
+    row = db.one("SELECT * FROM institutions WHERE code=?", (code,))
+    if row is None:
+        raise NotFound(f"institution {code} does not exist", field="input.fixmedins_code")
+    scenes = db.all(
+        "SELECT scene, enabled, since FROM institution_scenes WHERE institution_code=? ORDER BY scene",
+        (code,),
+    )
+    return {**row, "scenes": scenes}
+
+
+def check_certno(certno: str, field: str = "input.certno") -> str:
+    try:
+        return validate_certno(certno)
+    except CertnoError as exc:
+        raise InvalidField(str(exc), field=field) from None
+
+
+def add_person(
+    db: Db, *, psn_no: str, certno: str, psn_name: str, insuplc_admdvs: str, flags: list[str],
+    now: str, by: str,
+) -> dict:
+    certno = check_certno(certno)
+    existing = db.one("SELECT psn_no FROM persons WHERE certno=?", (certno,))
+    if existing:
+        raise Conflict(f"certno already registered as person {existing['psn_no']}", field="input.certno")
+    if db.one("SELECT 1 FROM persons WHERE psn_no=?", (psn_no,)):
+        raise Conflict(f"person {psn_no} already exists", field="input.psn_no")
+    row = {
+        "psn_no": psn_no, "certno": certno, "psn_name": psn_name, "gend": gender(certno),
+        "brdy": birth_date(certno).isoformat(), "insuplc_admdvs": insuplc_admdvs,
+        "flags": json.dumps(sorted(set(flags))), "created_at": now, "created_by": by,
+        "updated_at": now,
+    }
+    db.execute(
+        "INSERT INTO persons(psn_no, certno, psn_name, gend, brdy, insuplc_admdvs, flags,"
+        " created_at, created_by, updated_at) VALUES (:psn_no,:certno,:psn_name,:gend,:brdy,"
+        ":insuplc_admdvs,:flags,:created_at,:created_by,:updated_at)",
+        row,
+    )
+    return person_view(db, psn_no)
+
+
+def person_view(db: Db, psn_no: str, field: str = "input.psn_no") -> dict:
+    row = db.one("SELECT * FROM persons WHERE psn_no=?", (psn_no,))
+    if row is None:
+        raise NotFound(f"person {psn_no} does not exist", field=field)
+    row["flags"] = json.loads(row["flags"])
+    return row
+
+
+def set_person_flags(db: Db, *, psn_no: str, add: list[str], remove: list[str], now: str) -> dict:
+    person = person_view(db, psn_no)
+    flags = (set(person["flags"]) | set(add)) - set(remove)
+    db.execute(
+        "UPDATE persons SET flags=?, updated_at=? WHERE psn_no=?",
+        (json.dumps(sorted(flags)), now, psn_no),
+    )
+    return person_view(db, psn_no)

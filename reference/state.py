@@ -1,0 +1,47 @@
+"""The server's shared state: settings, store, business clock, face core and gateway hooks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from reference.clock import Clock, ManualClock, SystemClock
+from reference.config import Settings
+from reference.store import Store, open_store
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    store: Store
+    clock: Clock
+    # Transport time for signature timestamps: real time, independent of business time.
+    wall_time: Callable[[], float] = time.time
+    face: Any = None  # reference.face.core.FaceCore, created lazily
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def face_core(self):
+        if self.face is None:
+            from reference.face.core import FaceCore
+
+            self.face = FaceCore.from_settings(self.settings)
+        return self.face
+
+
+def make_clock(settings: Settings) -> Clock:
+    if settings.clock == "manual":
+        start = datetime.fromisoformat(settings.clock_start) if settings.clock_start else None
+        return ManualClock(start)
+    return SystemClock()
+
+
+def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
+    store = open_store(settings.db_path, settings.sqlite_synchronous)
+    state = AppState(settings=settings, store=store, clock=clock or make_clock(settings))
+    from reference.services.bootstrap import ensure_region
+
+    ensure_region(state)
+    return state

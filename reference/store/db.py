@@ -1,0 +1,178 @@
+"""SQLite storage with sqlite-vec, WAL mode and versioned migrations.
+
+Connection policy:
+
+- SQLite is reached through `apsw`, which bundles its own SQLite and can load extensions (the
+  stdlib `sqlite3` of many Python builds cannot), so sqlite-vec is always available.
+- The database runs in WAL mode: readers never block the writer and vice versa.
+- Each thread gets its own connection (`Store.db()`); writes go through `Store.write()`, which
+  serialises writers in this process with a lock and opens `BEGIN IMMEDIATE`, so writers in
+  other processes wait on SQLite's busy timeout instead of failing.
+- `synchronous=NORMAL` (default) keeps every committed write across a crash of the server
+  process; `FULL` (setting `sqlite_synchronous`) also across power loss.
+- Migrations are numbered SQL files in `migrations/`; `PRAGMA user_version` records the last one
+  applied. Each runs in its own transaction, so a failed migration leaves the previous version.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import apsw
+import sqlite_vec
+
+Row = dict[str, Any]
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _row_trace(cursor: apsw.Cursor, row: tuple) -> Row:
+    return {d[0]: v for d, v in zip(cursor.get_description(), row, strict=True)}
+
+
+class Db:
+    """A thin wrapper over one apsw connection with dict rows."""
+
+    def __init__(self, conn: apsw.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> None:
+        for _ in self.conn.execute(sql, params):
+            pass
+
+    def all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
+        cur = self.conn.cursor()
+        cur.row_trace = _row_trace
+        return list(cur.execute(sql, params))
+
+    def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
+        cur = self.conn.cursor()
+        cur.row_trace = _row_trace
+        for row in cur.execute(sql, params):
+            return row
+        return None
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        for row in self.conn.execute(sql, params):
+            return row[0]
+        return None
+
+    def insert(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        self.execute(sql, params)
+        return self.conn.last_insert_rowid()
+
+    @property
+    def changes(self) -> int:
+        return self.conn.changes()
+
+
+def connect(path: Path | str, synchronous: str = "NORMAL") -> apsw.Connection:
+    conn = apsw.Connection(str(path))
+    conn.set_busy_timeout(BUSY_TIMEOUT_MS)
+    conn.enable_load_extension(True)
+    conn.load_extension(sqlite_vec.loadable_path())
+    conn.enable_load_extension(False)
+    for _ in conn.execute("PRAGMA journal_mode=WAL"):
+        pass
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+class Store:
+    """The database: per-thread connections and a serialised write transaction."""
+
+    def __init__(self, path: Path | str, synchronous: str = "NORMAL") -> None:
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._all: list[apsw.Connection] = []
+        self._all_lock = threading.Lock()
+
+    def db(self) -> Db:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = connect(self.path, self.synchronous)
+            with self._all_lock:
+                self._all.append(conn)
+            db = self._local.db = Db(conn)
+        return db
+
+    @contextmanager
+    def write(self) -> Iterator[Db]:
+        """One write transaction: commits on success, rolls back on any exception."""
+        db = self.db()
+        with self._write_lock:
+            if db.conn.in_transaction:  # nested use inside an open write: join it
+                yield db
+                return
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[Db]:
+        """A consistent snapshot for several reads."""
+        db = self.db()
+        if db.conn.in_transaction:
+            yield db
+            return
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+def migration_files() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every migration, in order."""
+    out = []
+    for entry in resources.files("reference.store.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql"):
+            version = int(name.split("_", 1)[0])
+            out.append((version, name, entry.read_text(encoding="utf-8")))
+    out.sort()
+    versions = [v for v, _, _ in out]
+    if versions != list(range(1, len(out) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, got {versions}")
+    return out
+
+
+def migrate(store: Store) -> int:
+    """Apply pending migrations; return the schema version."""
+    db = store.db()
+    current = db.scalar("PRAGMA user_version")
+    for version, _name, sql in migration_files():
+        if version <= current:
+            continue
+        with store.write() as w:
+            w.execute(sql)
+            w.execute(f"PRAGMA user_version={version}")
+        current = version
+    return current
+
+
+def open_store(path: Path | str, synchronous: str = "NORMAL") -> Store:
+    path = Path(path)
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    store = Store(path, synchronous)
+    migrate(store)
+    return store
