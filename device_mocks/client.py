@@ -83,6 +83,7 @@ class Client:
         self.secret = secret
         self.fixmedins_code = fixmedins_code
         self.opter, self.opter_name, self.opter_type = opter, opter_name, opter_type
+        self._owns_http = http is None
         self.http = http or httpx.Client(timeout=timeout_s)
         self.retries = retries
         self.backoff_s = backoff_s
@@ -135,4 +136,11 @@ class Client:
         return res.output
 
     def close(self) -> None:
-        self.http.close()
+        if self._owns_http:
+            self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -127,7 +127,8 @@ class OutOfScope(AuthError):
     pass
 
 
-@_coded(2007, 403, "device_not_certified", "终端未注册或未认证", "The terminal is unregistered, uncertified or disabled.")
+@_coded(2007, 403, "device_not_certified", "终端未注册或未认证",
+        "The terminal is unregistered, uncertified or disabled.")
 class DeviceNotCertified(AuthError):
     pass
 

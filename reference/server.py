@@ -61,11 +61,15 @@ class ServerProcess:
 
     def start(self, timeout_s: float = 60.0) -> ServerProcess:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scenemon.cli", "serve", "--port", str(self.port),
-             "--log-level", "warning"],
-            env=self.env, stdout=out, stderr=subprocess.STDOUT,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "scenemon.cli", "serve", "--port", str(self.port),
+                 "--log-level", "warning"],
+                env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            )
+        finally:
+            if out is not subprocess.DEVNULL:
+                out.close()  # the child keeps its own copy of the descriptor
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

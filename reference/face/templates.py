@@ -54,7 +54,12 @@ def enrol(
     return tid, old is not None
 
 
-def template(db: Db, psn_no: str, model_id: str) -> tuple[int, np.ndarray]:
+def template(db: Db, psn_no: str, model_id: str, dim: int) -> tuple[int, np.ndarray]:
+    """The person's template for `model_id`; `dim` is the probe's dimension, checked first."""
+    model = db.one("SELECT dim FROM face_models WHERE model_id=?", (model_id,))
+    if model is not None and model["dim"] != dim:
+        raise InvalidField(f"model {model_id} makes {model['dim']}-d embeddings, got {dim}",
+                           field="input.capture")
     row = db.one(
         "SELECT t.template_id, m.vec_table FROM face_templates t JOIN face_models m USING(model_id)"
         " WHERE t.psn_no=? AND t.model_id=?", (psn_no, model_id),

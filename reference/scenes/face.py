@@ -109,7 +109,7 @@ def verify(ctx: Ctx, inp: VerifyIn) -> VerifyOut:
     or not, is stored with the terminal's liveness result and capture quality."""
     person_view(ctx.db, inp.psn_no)
     emb = ctx.prepared
-    tid, tmpl = templates.template(ctx.db, inp.psn_no, emb.model_id)
+    tid, tmpl = templates.template(ctx.db, inp.psn_no, emb.model_id, int(emb.vector.shape[0]))
     threshold = ctx.state.face_core().threshold(emb.model_id)
     score = float(round(float(tmpl @ emb.vector), 6))
     matched = score >= threshold

@@ -1,0 +1,5 @@
+import sys
+
+from device_mocks.cli import main
+
+sys.exit(main())

@@ -1,0 +1,88 @@
+"""Terminal-computed embeddings: templates per model, never compared across models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reference.face.synthetic import SyntheticFaces
+
+FACES = SyntheticFaces()
+
+
+def _cap(vec, model=FACES.model_id):
+    return {"embedding": [float(x) for x in vec], "embedding_model": model,
+            "liveness": {"passed": True}, "quality": 0.8}
+
+
+@pytest.mark.req("HD-2", "PH-3")
+def test_synthetic_embeddings_verify(world):
+    rng = np.random.default_rng(0)
+    term = world.terminal()
+    p, q = world.persons[:2]
+    term.call("2001", {"psn_no": p, "capture": _cap(FACES.capture(p, rng))})
+    ok = term.call("2002", {"psn_no": p, "scene": "pharmacy", "capture": _cap(FACES.capture(p, rng))})
+    bad = term.call("2002", {"psn_no": p, "scene": "pharmacy", "capture": _cap(FACES.capture(q, rng))})
+    assert ok["passed"] and ok["threshold"] == 0.5 and ok["score"] > 0.7
+    assert not bad["passed"] and bad["score"] < 0.3
+
+
+def test_templates_are_never_compared_across_models(world):
+    rng = np.random.default_rng(1)
+    term = world.terminal()
+    p = world.persons[0]
+    term.call("2001", {"psn_no": p, "capture": _cap(FACES.capture(p, rng))})
+    r = term.send("2002", {"psn_no": p, "scene": "inpatient",
+                           "capture": _cap(FACES.capture(p, rng), model="synthetic:other")})
+    assert r.infcode == 5003  # no template for that model: never matched against synthetic:v1
+
+
+def test_model_dimension_is_fixed(world):
+    rng = np.random.default_rng(2)
+    term = world.terminal()
+    p = world.persons[0]
+    term.call("2001", {"psn_no": p, "capture": _cap(FACES.capture(p, rng))})
+    r = term.send("2002", {"psn_no": p, "scene": "inpatient", "capture": _cap(np.ones(128))})
+    assert r.infcode == 1001 and r.envelope["err_field"] == "input.capture"
+
+
+def test_model_without_operating_point_refuses_to_guess(world):
+    term = world.terminal()
+    p = world.persons[0]
+    vec = np.random.default_rng(3).standard_normal(256)
+    term.call("2001", {"psn_no": p, "capture": _cap(vec, model="vendor-x:r100")})
+    r = term.send("2002", {"psn_no": p, "scene": "inpatient", "capture": _cap(vec, model="vendor-x:r100")})
+    assert r.infcode == 5002 and "calibrate" in r.envelope["err_msg"]
+
+
+@pytest.mark.parametrize(
+    ("capture", "field"),
+    [
+        ({"embedding": [0.0] * 512, "embedding_model": "synthetic:v1"}, "input.capture.embedding"),
+        ({"embedding": [1.0] * 512}, "input.capture"),
+        ({}, "input.capture"),
+        ({"embedding": [1.0] * 10, "embedding_model": "m"}, "input.capture.embedding"),
+        ({"image_b64": "eA==", "embedding": [1.0] * 512, "embedding_model": "m"}, "input.capture"),
+        ({"embedding": [1.0] * 512, "embedding_model": "m", "quality": 2}, "input.capture.quality"),
+    ],
+)
+def test_bad_captures(world, capture, field):
+    r = world.terminal().send("2001", {"psn_no": world.persons[0], "capture": capture})
+    assert r.infcode == 1001 and r.envelope["err_field"] == field
+
+
+def test_enrolment_of_unknown_person(world):
+    rng = np.random.default_rng(4)
+    r = world.terminal().send("2001", {"psn_no": "NOBODY", "capture": _cap(FACES.capture("x", rng))})
+    assert r.infcode == 3003 and r.envelope["err_field"] == "input.psn_no"
+
+
+@pytest.mark.req("GEN-5")
+def test_erasure_removes_templates(world):
+    rng = np.random.default_rng(5)
+    term = world.terminal()
+    p = world.persons[0]
+    term.call("2001", {"psn_no": p, "capture": _cap(FACES.capture(p, rng))})
+    assert world.bureau.call("2003", {"psn_no": p})["deleted"] == 1
+    r = term.send("2002", {"psn_no": p, "scene": "inpatient", "capture": _cap(FACES.capture(p, rng))})
+    assert r.infcode == 5003
