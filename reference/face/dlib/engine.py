@@ -27,7 +27,7 @@ from .build import (DETECTOR_ONNX, LANDMARKS_NPZ, MANIFEST, RECOGNITION_ONNX, re
                     sha256_file)
 from .chips import CHIP_PADDING, CHIP_SIZE, face_chip
 from .detector import MMODDetector
-from .landmarks import ShapePredictor, _intensity
+from .landmarks import ShapePredictor
 
 DIM = 128
 
@@ -162,11 +162,10 @@ class DlibEngine:
         dets = self._detector(img, self.upsample)
         if not dets:
             return []
-        gray = _intensity(img)
         faces = []
         for d in dets:
             box = (d.left, d.top, d.right, d.bottom)
-            faces.append(DetectedFace(box, d.confidence, self.landmarks(img, box, gray)))
+            faces.append(DetectedFace(box, d.confidence, self.landmarks(img, box)))
         faces.sort(key=lambda f: (-f.area, -f.confidence))
         return faces
 

@@ -256,14 +256,19 @@ class ShapePredictor:
     def __call__(self, image: np.ndarray, box: tuple[int, int, int, int],
                  intensity: np.ndarray | None = None) -> np.ndarray:
         """Landmarks (P, 2) float64 in pixel coordinates for the face box
-        ``(left, top, right, bottom)`` (inclusive corners, dlib's rectangle)."""
-        gray = _intensity(image) if intensity is None else intensity
-        h, w = gray.shape
+        ``(left, top, right, bottom)`` (inclusive corners, dlib's rectangle). dlib rounds
+        them to whole pixels; the caller decides (see `engine.DlibEngine.landmarks`).
+
+        ``intensity`` (H, W) may be passed to reuse a precomputed grey image; otherwise only
+        the sampled pixels of ``image`` are converted."""
+        img = np.asarray(image)
+        h, w = img.shape[:2]
         left, top, right, bottom = (float(v) for v in box)
         sx, sy = right - left, bottom - top
         m = self.m
         init = m.initial_shape.reshape(-1, 2)
         shape = m.initial_shape.astype(np.float32).copy()
+        tix = self._tree_ix
         for level in range(self.n_levels):
             cur = shape.reshape(-1, 2)
             tform = _similarity_2x2(init, cur).astype(np.float32)
@@ -273,15 +278,20 @@ class ShapePredictor:
             py = np.floor(top + sy * pts[:, 1].astype(np.float64) + 0.5).astype(np.int64)
             inside = (px >= 0) & (px < w) & (py >= 0) & (py < h)
             feats = np.zeros(px.shape, dtype=np.float32)
-            feats[inside] = gray[py[inside], px[inside]]
+            if intensity is not None:
+                feats[inside] = intensity[py[inside], px[inside]]
+            elif img.ndim == 2:
+                feats[inside] = img[py[inside], px[inside]]
+            else:
+                rgb = img[py[inside], px[inside], :3].astype(np.uint32)
+                feats[inside] = rgb.sum(axis=1) // 3
             node = np.zeros(self.n_trees, dtype=np.int64)
             i1, i2, th = m.split_idx1[level], m.split_idx2[level], m.split_thresh[level]
             for _ in range(self.depth):
-                a = feats[i1[self._tree_ix, node]]
-                b = feats[i2[self._tree_ix, node]]
-                go_left = (a - b) > th[self._tree_ix, node]
-                node = np.where(go_left, 2 * node + 1, 2 * node + 2)
-            leaves = m.leaf_values[level][self._tree_ix, node - self.n_splits]   # (T, 2P)
+                a = feats[i1[tix, node]]
+                b = feats[i2[tix, node]]
+                node = np.where((a - b) > th[tix, node], 2 * node + 1, 2 * node + 2)
+            leaves = m.leaf_values[level][tix, node - self.n_splits]   # (T, 2P)
             # dlib adds the trees' outputs one after another in float32
             shape = np.cumsum(np.vstack([shape[None], leaves]), axis=0, dtype=np.float32)[-1]
         pts = shape.reshape(-1, 2).astype(np.float64)
