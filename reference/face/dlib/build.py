@@ -20,6 +20,7 @@ Command line: ``python -m reference.face.dlib.build --model-dir DIR [--force]``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -138,10 +139,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 
@@ -165,8 +164,7 @@ def build_models(model_dir: Path, *, force: bool = False, progress=print,
 
     from .detector import build_detector_onnx, parse_detector
     from .landmarks import parse_shape_predictor
-    from .recognition import (CHIP_SIZE, DESCRIPTOR_DIM, build_recognition_onnx,
-                              parse_recognition)
+    from .recognition import CHIP_SIZE, DESCRIPTOR_DIM, build_recognition_onnx, parse_recognition
 
     progress = progress or (lambda *_a, **_k: None)
     model_dir = Path(model_dir)

@@ -75,15 +75,15 @@ def chip_details(landmarks: np.ndarray, size: int = CHIP_SIZE, padding: float = 
 
 
 def _area(rect) -> float:
-    l, t, r, b = rect
-    if t > b or l > r:
+    x0, t, r, b = rect
+    if t > b or x0 > r:
         return 0.0
-    return (r - l + 1) * (b - t + 1)
+    return (r - x0 + 1) * (b - t + 1)
 
 
 def _rect_down(rect):
-    l, t, r, b = rect
-    return (l / 2.0 - 1.25, t / 2.0 - 0.75, r / 2.0 - 1.25, b / 2.0 - 0.75)
+    x0, t, r, b = rect
+    return (x0 / 2.0 - 1.25, t / 2.0 - 0.75, r / 2.0 - 1.25, b / 2.0 - 0.75)
 
 
 def _rotate(centre, p, angle):
@@ -125,12 +125,12 @@ def _sample_bilinear(img: np.ndarray, m: np.ndarray, t: np.ndarray, rows: int, c
     out = np.zeros((rows, cols, img.shape[2]), dtype=np.uint8)
     if not ok.any():
         return out
-    l, tp = left[ok], top[ok]
-    fx = (px[ok] - l)[:, None]
+    x0, tp = left[ok], top[ok]
+    fx = (px[ok] - x0)[:, None]
     fy = (py[ok] - tp)[:, None]
     src = img.astype(np.float64)
-    tl, tr = src[tp, l], src[tp, l + 1]
-    bl, br = src[tp + 1, l], src[tp + 1, l + 1]
+    tl, tr = src[tp, x0], src[tp, x0 + 1]
+    bl, br = src[tp + 1, x0], src[tp + 1, x0 + 1]
     v = (1 - fy) * ((1 - fx) * tl + fx * tr) + fy * ((1 - fx) * bl + fx * br)
     out[ok] = np.clip(v, 0, 255).astype(np.uint8)      # dlib truncates (static_cast)
     return out
@@ -141,9 +141,9 @@ def extract_chip(image_rgb: np.ndarray, rect, angle: float, rows: int, cols: int
     img = np.asarray(image_rgb)
     h, w = img.shape[:2]
     size = rows * cols
-    l, t, r, b = rect
-    if angle == 0 and rows == (b - t + 1) and cols == (r - l + 1):
-        li, ti = math.floor(l + 0.5), math.floor(t + 0.5)
+    rl, t, r, b = rect
+    if angle == 0 and rows == (b - t + 1) and cols == (r - rl + 1):
+        li, ti = math.floor(rl + 0.5), math.floor(t + 0.5)
         out = np.zeros((rows, cols, img.shape[2]), dtype=np.uint8)
         y0, y1 = max(ti, 0), min(ti + rows, h)
         x0, x1 = max(li, 0), min(li + cols, w)
@@ -156,8 +156,8 @@ def extract_chip(image_rgb: np.ndarray, rect, angle: float, rows: int, cols: int
         rd = _rect_down(rd)
         depth += 1
         grow = grow * 2 + 2
-    centre = ((l + r) / 2.0, (t + b) / 2.0)
-    corners = [_rotate(centre, p, angle) for p in ((l, t), (r, t), (l, b), (r, b))]
+    centre = ((rl + r) / 2.0, (t + b) / 2.0)
+    corners = [_rotate(centre, p, angle) for p in ((rl, t), (r, t), (rl, b), (r, b))]
     xs, ys = [p[0] for p in corners], [p[1] for p in corners]
     gl, gt = max(min(xs) - grow, 0.0), max(min(ys) - grow, 0.0)
     gr, gb = min(max(xs) + grow, w - 1.0), min(max(ys) + grow, h - 1.0)
@@ -172,7 +172,7 @@ def extract_chip(image_rgb: np.ndarray, rect, angle: float, rows: int, cols: int
         for _ in range(1, depth):
             levels.append(pyramid_down2(levels[-1]))
     level = -1
-    lr = (l - bl_, t - bt_, r - bl_, b - bt_)
+    lr = (rl - bl_, t - bt_, r - bl_, b - bt_)
     while _area(_rect_down(lr)) > size:
         level += 1
         lr = _rect_down(lr)

@@ -23,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .build import (DETECTOR_ONNX, LANDMARKS_NPZ, MANIFEST, RECOGNITION_ONNX, read_manifest,
-                    sha256_file)
+from .build import DETECTOR_ONNX, LANDMARKS_NPZ, MANIFEST, RECOGNITION_ONNX, read_manifest, sha256_file
 from .chips import CHIP_PADDING, CHIP_SIZE, face_chip
 from .detector import MMODDetector
 from .landmarks import ShapePredictor
@@ -201,7 +200,7 @@ class DlibEngine:
             return []
         chips = np.stack([self.chip(img, f.landmarks) for f in faces])
         descs = self.embed_chips(chips)
-        return list(zip(faces, descs))
+        return list(zip(faces, descs, strict=True))
 
     def describe(self) -> dict:
         """What the engine runs, for logs and template provenance."""

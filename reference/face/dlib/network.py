@@ -128,7 +128,7 @@ def _read_fc(r: DatReader, off: int) -> Layer:
                  "bias_learning_rate_multiplier", "bias_weight_decay_multiplier"):
         r.float(what)
     flat = params.reshape(-1)
-    if weights.size != num_inputs * num_outputs:
+    if weights.size != num_inputs * num_outputs or (bias_mode == 0 and biases.size != num_outputs):
         raise r.error(f"fc weights {weights.shape} do not hold {num_inputs}x{num_outputs}", off)
     has_bias = bias_mode == 0
     expected = weights.size + (num_outputs if has_bias else 0)
@@ -231,11 +231,11 @@ def parse_network(r: DatReader, read_loss, expected_kinds: list[str] | None = No
     versions = [inner_version] + [v for v in reversed(skeleton) if v == 2]
     for i in range(n_layers):
         layer = _read_layer(r)
-        if expected_kinds is not None:
-            if i >= len(expected_kinds) or layer.kind != expected_kinds[i]:
-                want = expected_kinds[i] if i < len(expected_kinds) else "end of network"
-                raise DatFormatError(f"layer {i} is {layer.kind!r}, expected {want!r}",
-                                     layer.offset, r.source)
+        if expected_kinds is not None and (i >= len(expected_kinds)
+                                           or layer.kind != expected_kinds[i]):
+            want = expected_kinds[i] if i < len(expected_kinds) else "end of network"
+            raise DatFormatError(f"layer {i} is {layer.kind!r}, expected {want!r}",
+                                 layer.offset, r.source)
         _read_layer_tail(r, versions[i], innermost=(i == 0))
         layers.append(layer)
     if expected_kinds is not None and len(layers) != len(expected_kinds):

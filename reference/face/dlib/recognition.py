@@ -85,7 +85,7 @@ def parse_recognition(data: bytes, source: str = SOURCE_FILE) -> ParsedNetwork:
     r.finish()
     if net.input["kind"] != "input_rgb_image_sized" or net.input["size"] != (CHIP_SIZE, CHIP_SIZE):
         raise r.error(f"unexpected input layer {net.input}", net.input["offset"])
-    for spec, layer in zip((t for t in ARCHITECTURE if t[0] in _COMPUTATIONAL), net.layers):
+    for spec, layer in zip((t for t in ARCHITECTURE if t[0] in _COMPUTATIONAL), net.layers, strict=True):
         if spec[0] == "con":
             _, n, k, s = spec
             ok = (layer.attrs["num_filters"] == n and layer.attrs["kernel"] == (k, k)
@@ -150,7 +150,7 @@ def build_recognition_onnx(net: ParsedNetwork, source_sha256: str = ""):
                          conv_out(shape[2], a["kernel"][1], a["stride"][1], a["padding"][1]))
         elif kind == "add_prev":
             other, other_shape = tags[spec[1]]
-            want = tuple(max(p, q) for p, q in zip(shape, other_shape))
+            want = tuple(max(p, q) for p, q in zip(shape, other_shape, strict=True))
             x = g.node("Add", [g.pad_to(x, shape, want), g.pad_to(other, other_shape, want)], "add")
             shape = want
         elif kind == "fc":

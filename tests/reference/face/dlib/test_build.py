@@ -8,8 +8,7 @@ import shutil
 
 import pytest
 
-from reference.face.dlib.build import (CONVERTER_VERSION, MANIFEST, build_models, models_present,
-                                       sha256_file)
+from reference.face.dlib.build import CONVERTER_VERSION, MANIFEST, build_models, models_present, sha256_file
 
 
 def test_manifest_records_sources_licence_and_shapes(model_dir, dat_sources):

@@ -41,7 +41,7 @@ def test_detector_finds_the_same_faces_as_dlib(photo, engine, photos, dlib_refer
     for f in ref:
         best = max(iou(f["box"], (d.left, d.top, d.right, d.bottom)) for d in ours)
         assert best >= 0.9, (f["box"], best)
-    for f, d in zip(ref, ours):    # same order (by confidence), confidence close
+    for f, d in zip(ref, ours, strict=True):    # same order (by confidence), confidence close
         assert abs(f["confidence"] - d.confidence) < 1e-3
 
 
@@ -63,3 +63,15 @@ def test_chips_and_end_to_end_descriptors_match_dlib(photo, engine, photos, dlib
         chip = engine.chip(photos[photo], face.landmarks)
         assert int(np.abs(chip.astype(int) - match["chip"].astype(int)).max()) <= 1
         assert float(np.abs(desc - match["descriptor"]).max()) <= 1e-5
+
+
+def test_upsampled_detection_matches_dlib(engine, photos, dat_sources):
+    """upsample_num_times=1 (dlib's pyramid_up, then rect_down) on the astronaut."""
+    dlib = pytest.importorskip("dlib")
+    det = dlib.cnn_face_detection_model_v1(str(dat_sources["detector"]))
+    ref = [(d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom())
+           for d in det(photos["astronaut"], 1)]
+    ours = [(d.left, d.top, d.right, d.bottom)
+            for d in engine.detect_boxes(photos["astronaut"], upsample=1)]
+    assert len(ours) == len(ref) == 1
+    assert iou(ours[0], ref[0]) >= 0.9

@@ -17,8 +17,8 @@ JITTERS = 5
 
 
 def _crop(img, box):
-    l, t, r, b = box
-    cx, cy, s = (l + r) / 2, (t + b) / 2, (r - l + 1) * 1.5
+    x0, t, r, b = box
+    cx, cy, s = (x0 + r) / 2, (t + b) / 2, (r - x0 + 1) * 1.5
     y0, y1 = int(max(cy - s, 0)), int(min(cy + s, img.shape[0]))
     x0, x1 = int(max(cx - s, 0)), int(min(cx + s, img.shape[1]))
     return np.ascontiguousarray(img[y0:y1, x0:x1])
