@@ -155,7 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+PASS_THROUGH = {"conformance": cmd_conformance, "mock": cmd_mock}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # These commands own their flags (argparse.REMAINDER would reject a leading "--flag").
+    if argv and argv[0] in PASS_THROUGH:
+        key = "kit_args" if argv[0] == "conformance" else "mock_args"
+        return int(PASS_THROUGH[argv[0]](argparse.Namespace(**{key: argv[1:]})) or 0)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
