@@ -152,7 +152,22 @@ def build_parser() -> argparse.ArgumentParser:
                        add_help=False)
     m.add_argument("mock_args", nargs=argparse.REMAINDER)
     m.set_defaults(func=cmd_mock)
+
+    groups = {"face": face_sub, "spec": spec_sub, "docs": docs_sub}
+    for module in _command_modules():
+        module.register(sub, groups)
     return p
+
+
+def _command_modules() -> list:
+    """The modules of scenemon/commands/, in name order (see that package's docstring)."""
+    import importlib
+    import pkgutil
+
+    from scenemon import commands
+
+    return [importlib.import_module(f"scenemon.commands.{m.name}")
+            for m in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name)]
 
 
 PASS_THROUGH = {"conformance": cmd_conformance, "mock": cmd_mock}
