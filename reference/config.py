@@ -60,6 +60,13 @@ class Settings(BaseSettings):
             "calibrated operating point of the active model (see `scenemon face calibrate`)."
         ),
     )
+    audit_capacity_per_month: int = Field(
+        20,
+        description=(
+            "Audits the audit centre can run a month (PH-6); monthly plans take at most this many "
+            "leads, highest risk first (RULE-2: suspects should match inspection capacity)"
+        ),
+    )
     bootstrap_secret: str | None = Field(
         None,
         description=(

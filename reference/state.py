@@ -41,7 +41,10 @@ def make_clock(settings: Settings) -> Clock:
 def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
     store = open_store(settings.db_path, settings.sqlite_synchronous)
     state = AppState(settings=settings, store=store, clock=clock or make_clock(settings))
+    from reference.rules.releases import ensure_baseline
     from reference.services.bootstrap import ensure_region
 
     ensure_region(state)
+    with store.write() as db:
+        ensure_baseline(db, state.clock.now().isoformat(timespec="seconds"))
     return state

@@ -1,0 +1,129 @@
+"""The evaluator registry: each rule id maps to exactly one evaluator in code.
+
+An evaluator splits its work in two so that every decision can be explained and replayed:
+
+- `gather(view, settlement, params)` (pre/in-event) or `scan(view, start, end, params_for)`
+  (post-event) reads the facts it needs from the store into a plain JSON-able dict;
+- `decide(facts, params)` is pure: the same facts and parameters always give the same verdict.
+
+The decision record keeps facts, parameters and release version; `decide` on them reproduces it.
+Composite rules share one generic evaluator (`reference.rules.engine.decide_composite`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from reference.store import Db
+
+
+@dataclass(frozen=True)
+class Verdict:
+    hit: bool
+    message: str = ""
+    amount: float | None = None
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Subject:
+    type: str  # settlement | institution | person
+    id: str
+    institution_code: str | None
+    psn_no: str | None = None
+    setl_id: str | None = None
+
+
+class Evaluator(Protocol):
+    rule_id: str
+
+    def decide(self, facts: dict[str, Any], params: dict[str, Any]) -> Verdict: ...
+
+
+class SettlementEvaluator(Evaluator, Protocol):
+    def gather(self, view: FactView, settlement: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class PeriodEvaluator(Evaluator, Protocol):
+    def scan(self, view: FactView, start: datetime, end: datetime,
+             params_for: Callable[[str | None], dict[str, Any]]) -> Iterable[tuple[Subject, dict[str, Any]]]: ...
+
+
+REGISTRY: dict[str, Any] = {}
+
+
+def evaluator(rule_id: str) -> Callable[[type], type]:
+    def register(cls: type) -> type:
+        if rule_id in REGISTRY:
+            raise ValueError(f"two evaluators for rule {rule_id}")
+        cls.rule_id = rule_id
+        REGISTRY[rule_id] = cls()
+        return cls
+
+    return register
+
+
+def all_evaluators() -> dict[str, Any]:
+    from reference.rules import checks  # noqa: F401  (imports every check module)
+
+    return REGISTRY
+
+
+class FactView:
+    """Read-only queries evaluators use to gather facts (no SQL in evaluators)."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+
+    def person_flags(self, psn_no: str) -> list[str]:
+        import json
+
+        raw = self.db.scalar("SELECT flags FROM persons WHERE psn_no=?", (psn_no,))
+        return json.loads(raw) if raw else []
+
+    def passed_face_checks(self, psn_no: str, institution_code: str, since: datetime, until: datetime,
+                           scene: str | None = None) -> list[dict[str, Any]]:
+        sql = ("SELECT verification_id, at, scene FROM face_verifications WHERE psn_no=? AND institution_code=?"
+               " AND passed=1 AND at>=? AND at<=?")
+        params: list[Any] = [psn_no, institution_code, since.isoformat(timespec="seconds"),
+                             until.isoformat(timespec="seconds")]
+        if scene:
+            sql += " AND scene=?"
+            params.append(scene)
+        return self.db.all(sql + " ORDER BY at", params)
+
+    def earlier_settlements_with(self, psn_no: str, category: str, before: str) -> list[dict[str, Any]]:
+        return self.db.all(
+            "SELECT institution_code, setl_id, setl_time FROM settlements, json_each(settlements.categories) c"
+            " WHERE psn_no=? AND c.value=? AND setl_time<? AND status!='refused' ORDER BY setl_time",
+            (psn_no, category, before),
+        )
+
+    def month_total(self, psn_no: str, scene: str, month: str, exclude: tuple[str, str] | None) -> float:
+        rows = self.db.all(
+            "SELECT institution_code, setl_id, total_amount FROM settlements WHERE psn_no=? AND scene=?"
+            " AND substr(setl_time,1,7)=? AND status='accepted'", (psn_no, scene, month))
+        return round(sum(r["total_amount"] for r in rows
+                         if exclude is None or (r["institution_code"], r["setl_id"]) != exclude), 2)
+
+    def late_fault_reports(self, start: datetime, end: datetime) -> dict[str, list[dict[str, Any]]]:
+        rows = self.db.all(
+            "SELECT ticket_id, institution_code, terminal_id, occurred_at, reported_at FROM fault_tickets"
+            " WHERE reported_late=1 AND reported_at>=? AND reported_at<? ORDER BY ticket_id",
+            (start.isoformat(timespec="seconds"), end.isoformat(timespec="seconds")))
+        out: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            out.setdefault(r["institution_code"], []).append(r)
+        return out
+
+    def settlements_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        return self.db.all(
+            "SELECT * FROM settlements WHERE setl_time>=? AND setl_time<? AND status!='refused'"
+            " ORDER BY setl_time", (start.isoformat(timespec="seconds"), end.isoformat(timespec="seconds")))
+
+
+def window_start(at: datetime, minutes: int) -> datetime:
+    return at - timedelta(minutes=minutes)
