@@ -105,6 +105,7 @@ def code_enum(name: str, class_name: str) -> type[Enum]:
 Role = code_enum("role", "Role")
 InstitutionType = code_enum("institution_type", "InstitutionType")
 InstitutionLevel = code_enum("institution_level", "InstitutionLevel")
+Speciality = code_enum("speciality", "Speciality")
 Scene = code_enum("scene", "Scene")
 TerminalStatus = code_enum("terminal_status", "TerminalStatus")
 DeviceKind = code_enum("device_kind", "DeviceKind")

@@ -82,6 +82,7 @@ INTERFACE_PAGES = [
 ]
 LATER_PAGES = [
     ("Requirements (需求清单)", "generated/requirements.md"),
+    ("Rule catalogue (规则目录)", "generated/rules.md"),
     ("Face models (人脸模型)", "face-models.md"),
     ("Configuration (配置)", "generated/configuration.md"),
 ]
@@ -651,6 +652,80 @@ def page_configuration() -> str:
     return "".join(out)
 
 
+def _value(v: Any, unit: str | None = None) -> str:
+    shown = ", ".join(map(str, v)) if isinstance(v, list) else str(v).lower() if isinstance(v, bool) else str(v)
+    return _code(shown) + (f" {unit}" if unit else "")
+
+
+def page_rules() -> str:
+    """The rule catalogue (RULE-1 … RULE-9): every rule of the shipped library in full, the
+    override precedence, the lead workflow and the knowledge base, from interface_spec/rules/."""
+    from reference.rules.knowledge import load_knowledge
+    from reference.rules.leads import workflow
+    from reference.rules.library import RULES_DIR, load_library
+
+    lib = load_library()
+    meta = yaml.safe_load((RULES_DIR / "library.yaml").read_text(encoding="utf-8"))
+    out = ["# Rule catalogue (规则目录)\n", _generated_note("`interface_spec/rules/` and `interface_spec/knowledge/`")]
+    out.append(
+        f"Baseline release **{lib.version}** (effective {lib.effective_from}), {len(lib.rules)} rules. Every "
+        "check is a rule with its parameters here; bureaus publish later releases as patches "
+        "(transactions 7003/7004, `scenemon rules diff|simulate`), and every decision records the release "
+        "and parameter values it used (7501 replays it).\n\n"
+        "Stages: **pre_event** — a reminder the institution's system asks for before settling (`remind` "
+        "never blocks, 7101); **in_event** — settlement review (7102): `refuse` refuses a clear violation, "
+        "`suspicion` suspends the settlement for appeal (7103/7104) and raises a lead; **post_event** — "
+        "batch analysis on the business clock (7201), every hit a lead.\n\n"
+        f"**Override precedence.** {_text(meta.get('override_precedence', ''))}\n\n")
+    out.append(_table(["Rule", "Scene", "Stages → outcome", "Severity", "Requirements"], [
+        [f"[{_code(r.id)}](#{r.id.lower()})<br>{_cell(r.name_en)}<br>{_cell(r.name_zh)}", r.scene,
+         "<br>".join(f"{s}: {o}" for s, o in r.stages.items()), r.severity,
+         ", ".join(_req_link(q, "") for q in r.requirements)]
+        for r in sorted(lib.rules.values(), key=lambda r: (r.scene, r.id))]))
+    for r in sorted(lib.rules.values(), key=lambda r: (r.scene, r.id)):
+        out.append(f"\n## {r.id} {{#{r.id.lower()}}}\n\n**{_text(r.name_en)}** / {_text(r.name_zh)}"
+                   + ("" if r.enabled else " — *disabled*") + "\n\n")
+        out.append(f"{_text(r.description)}\n\n")
+        out.append(f"- Scene: `{r.scene}`; severity: `{r.severity}`\n")
+        out.append("- Stages: " + "; ".join(f"{s} → `{o}`" for s, o in r.stages.items()) + "\n")
+        out.append("- Requirements: " + ", ".join(_req_link(q, "") for q in r.requirements) + "\n")
+        out.append(f"- Source: {_text(r.source)}\n")
+        if r.composite:
+            c = r.composite
+            out.append(f"- Composite: **{c.op}** of " + ", ".join(f"[{_code(x)}](#{x.lower()})" for x in c.of)
+                       + f", grouped by {c.group_by}\n")
+        out.append("\n")
+        if r.params:
+            out.append(_table(["Parameter", "Type", "Default", "Range", "Meaning", "Source"], [
+                [_code(n), p.type, _value(p.default, p.unit),
+                 " … ".join(x for x in (f"≥ {p.min:g}" if p.min is not None else "",
+                                        f"≤ {p.max:g}" if p.max is not None else "") if x),
+                 _cell(p.description), _cell(p.source)] for n, p in r.params.items()]))
+        if r.overrides:
+            out.append("\nOverrides:\n\n")
+            out.append(_table(["When", "Parameters", "Note"], [
+                [", ".join(f"{k} = {_code(v)}" for k, v in o.when.items()),
+                 ", ".join(f"{k} = {_value(v)}" for k, v in o.params.items()), _cell(o.note)]
+                for o in r.overrides]))
+    wf = workflow()
+    out.append("\n## Lead workflow (线索流转)\n\nEvery lead of every scene moves only along these edges, "
+               "only by these roles (7302); each move is recorded.\n\n")
+    out.append(_table(["From", "To", "Roles"], [
+        [f"{src} ({wf.statuses[src]['zh']})", f"{dst} ({wf.statuses[dst]['zh']})", ", ".join(sorted(roles))]
+        for (src, dst), roles in wf.edges.items()]))
+    kb = load_knowledge()
+    out.append("\n## Knowledge base (知识库)\n\nItem categories the rules refer to; settlement items are "
+               f"tagged by code prefix or name fragment. Source: {_text(kb.sources['item_categories'])}\n\n")
+    out.append(_table(["Category", "Name", "Code prefixes", "Name contains"], [
+        [_code(c.code), f"{_cell(c.en)} / {_cell(c.zh)}", ", ".join(map(_code, c.code_prefixes)),
+         ", ".join(_cell(s) for s in c.name_contains)] for c in kb.item_categories.values()]))
+    out.append(f"\nMajor diseases (重大疾病). Source: {_text(kb.sources['major_diseases'])}\n\n")
+    out.append(_table(["Code", "Name", "ICD-10 prefixes"], [
+        [_code(d["code"]), f"{_cell(d['en'])} / {_cell(d['zh'])}", ", ".join(map(_code, d["icd10_prefixes"]))]
+        for d in kb.major_diseases.values()]))
+    return "".join(out)
+
+
 def generate_pages(spec: Spec) -> dict[str, str]:
     """Every generated page: path under `docs/generated/` → markdown."""
     pages = {
@@ -660,6 +735,7 @@ def generate_pages(spec: Spec) -> dict[str, str]:
         "transactions/index.md": page_transactions_index(spec),
         "requirements.md": page_requirements(spec),
         "configuration.md": page_configuration(),
+        "rules.md": page_rules(),
     }
     for tag in spec.tags():
         pages[f"transactions/{tag}.md"] = page_transactions_tag(spec, tag)

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import Field
 
-from reference.codes import InstitutionLevel, InstitutionType, PersonFlag, Role, Scene
+from reference.codes import InstitutionLevel, InstitutionType, PersonFlag, Role, Scene, Speciality
 from reference.context import Ctx
 from reference.envelope import Model
 from reference.errors import Forbidden, InvalidField
@@ -41,6 +41,8 @@ class InstitutionIn(Model):
     inst_type: InstitutionType  # type: ignore[valid-type]
     level: InstitutionLevel  # type: ignore[valid-type]
     district_code: str = Field(pattern=CODE6)
+    speciality: Speciality = Field(  # type: ignore[valid-type]
+        Speciality("general"), description="Speciality (专科类别); rule parameters may depend on it (RULE-2)")
 
 
 class SceneState(Model):
@@ -55,6 +57,7 @@ class InstitutionOut(Model):
     inst_type: str
     level: str
     district_code: str
+    speciality: str
     scenes: list[SceneState]
     secret: str | None = Field(
         None, description="The institution's signing secret; returned once, at creation only"
@@ -64,7 +67,7 @@ class InstitutionOut(Model):
 def _inst_out(row: dict, secret: str | None = None) -> InstitutionOut:
     return InstitutionOut(
         fixmedins_code=row["code"], fixmedins_name=row["name"], inst_type=row["inst_type"],
-        level=row["level"], district_code=row["district_code"],
+        level=row["level"], district_code=row["district_code"], speciality=row["speciality"],
         scenes=[SceneState(scene=s["scene"], enabled=bool(s["enabled"]), since=s["since"])
                 for s in row["scenes"]],
         secret=secret,
@@ -79,7 +82,8 @@ def add_institution(ctx: Ctx, inp: InstitutionIn) -> InstitutionOut:
     ctx.require_district(inp.district_code, field="input.district_code")
     secret = svc.add_institution(
         ctx.db, code=inp.fixmedins_code, name=inp.fixmedins_name, inst_type=inp.inst_type.value,
-        level=inp.level.value, district_code=inp.district_code, now=ctx.now_iso(),
+        level=inp.level.value, district_code=inp.district_code, speciality=inp.speciality.value,
+        now=ctx.now_iso(),
     )
     return _inst_out(svc.institution_view(ctx.db, inp.fixmedins_code), secret)
 

@@ -36,7 +36,8 @@ def add_principal(
 
 
 def add_institution(
-    db: Db, *, code: str, name: str, inst_type: str, level: str, district_code: str, now: str
+    db: Db, *, code: str, name: str, inst_type: str, level: str, district_code: str, now: str,
+    speciality: str = "general",
 ) -> str:
     if not db.one("SELECT 1 FROM districts WHERE code=?", (district_code,)):
         raise NotFound(f"district {district_code} does not exist", field="input.district_code")
@@ -45,9 +46,9 @@ def add_institution(
     if inst_type == "retail_pharmacy" and level != "ungraded":
         raise InvalidField("a retail pharmacy is ungraded", field="input.level")
     db.execute(
-        "INSERT INTO institutions(code, name, inst_type, level, district_code, active, created_at)"
-        " VALUES (?,?,?,?,?,1,?)",
-        (code, name, inst_type, level, district_code, now),
+        "INSERT INTO institutions(code, name, inst_type, level, district_code, speciality, active, created_at)"
+        " VALUES (?,?,?,?,?,?,1,?)",
+        (code, name, inst_type, level, district_code, speciality, now),
     )
     return add_principal(
         db, id=code, kind="institution", role="institution", display_name=name, now=now,
