@@ -12,6 +12,7 @@ against them, and the OpenAPI document and the spec site are generated from this
 
 from __future__ import annotations
 
+import inspect
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,7 +80,7 @@ def transaction(
             input_model=hints[params[1]],
             output_model=hints["return"],
             handler=fn,
-            description=(fn.__doc__ or "").strip(),
+            description=inspect.cleandoc(fn.__doc__ or ""),
             prepare=prepare,
         )
         return fn

@@ -193,7 +193,7 @@ class Gateway:
                     raise E.DuplicateMessage(
                         "this msgid was already used with a different body", field="msgid"
                     )
-                return seen["http_status"], json.loads(seen["response"])
+                return seen["http_status"], _rehydrate_secret(db, json.loads(seen["response"]))
             ctx = Ctx(principal=p, db=db, state=self.state, infno=tx.infno, msgid=env.msgid,
                       prepared=prepared)
             db.execute("SAVEPOINT handler")
@@ -208,8 +208,8 @@ class Gateway:
             db.execute(
                 "INSERT INTO messages(sender, msgid, infno, body_sha256, http_status, response, created_at)"
                 " VALUES (?,?,?,?,?,?,?)",
-                (p.id, env.msgid, tx.infno, body_hash, status, json.dumps(payload, ensure_ascii=False),
-                 received),
+                (p.id, env.msgid, tx.infno, body_hash, status,
+                 json.dumps(_redact_secret(db, payload), ensure_ascii=False), received),
             )
         return status, payload
 
@@ -231,3 +231,29 @@ class Gateway:
 
 
 __all__ = ["Gateway", "Model"]
+
+
+# -- one-time secrets in the message log (GEN-5) -----------------------------------------------
+# Transactions that create a signing account (1202, 1205, 1301) return its secret once. The
+# message log keeps responses for idempotent replay; it must not become a second copy of every
+# secret, so the stored response names the account instead, and a replay reads the secret back
+# from the account (a retried creation still gets its secret, the log never holds one).
+SECRET_REF = "$secret_of"
+
+
+def _redact_secret(db, payload: dict) -> dict:
+    out = payload.get("output")
+    if not isinstance(out, dict) or not isinstance(out.get("secret"), str):
+        return payload
+    owner = db.scalar("SELECT id FROM principals WHERE secret=?", (out["secret"],))
+    return {**payload, "output": {**out, "secret": {SECRET_REF: owner}}}
+
+
+def _rehydrate_secret(db, payload: dict) -> dict:
+    out = payload.get("output")
+    if not isinstance(out, dict) or not isinstance(out.get("secret"), dict):
+        return payload
+    owner = out["secret"].get(SECRET_REF)
+    secret = db.scalar("SELECT secret FROM principals WHERE id=?", (owner,)) if owner else None
+    return {**payload, "output": {**out, "secret": secret}}
+

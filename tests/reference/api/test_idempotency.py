@@ -69,3 +69,18 @@ def test_concurrent_retries_have_one_effect(live_server):
     assert len([e for e in log if e["action"] == "write"]) == 1
     assert world.bureau.call("1102", {"psn_no": "IDEM7"})["psn_name"] == "赵六"
     _ = Client
+
+
+@pytest.mark.req("GEN-5", "GEN-2")
+def test_the_message_log_never_holds_a_secret_yet_a_retry_returns_it(world, app):
+    env = world.bureau.envelope("1205", {"id": "ops-idem", "role": "ops_vendor", "display_name": "运维"})
+    first = world.bureau.send_envelope(env)
+    secret = first.output["secret"]
+    assert len(secret) >= 32
+    with app.state.scenemon.store.read() as db:
+        logged = db.all("SELECT response FROM messages")
+    assert logged and not any(secret in row["response"] for row in logged)
+    retry = world.bureau.send_envelope(env)
+    assert retry.envelope == first.envelope
+    ops = Client(world.base_url, sender="ops-idem", secret=retry.output["secret"], http=world.http)
+    assert ops.send("1001", {}).ok
