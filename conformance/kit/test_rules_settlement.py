@@ -1,0 +1,88 @@
+"""Rules at settlement time (事前提醒 / 事中审核): the pharmacy face threshold of the shipped rule
+library (PH-FACE-OVER-AMOUNT, 1,000 yuan by default), reminders that never block, refusals,
+settlement ids reviewed once, and the catalogue that tells institutions the rules in force."""
+
+import itertools
+from datetime import datetime, timedelta
+
+import pytest
+
+from conformance.kit.support import CST, expect_error, expect_ok, send
+
+_n = itertools.count(1)
+
+
+def _settlement(world, psn_no: str, amount: float, method: str = "ssc") -> dict:
+    at = (datetime.now(CST) - timedelta(minutes=1)).replace(tzinfo=None)
+    return {"setl_id": f"CK{world.tag}S{next(_n):03d}", "psn_no": psn_no, "scene": "pharmacy",
+            "setl_time": at.isoformat(timespec="seconds"), "method": method, "total_amount": amount,
+            "items": [{"item_code": "XA01AA01", "item_name": "阿莫西林胶囊", "qty": 1, "amount": amount}]}
+
+
+@pytest.mark.req("RULE-3", "PH-3")
+def test_precheck_reminds_and_never_blocks(world):
+    """A pre-event check (7101) of a 1,500-yuan card purchase without a face check returns a
+    `remind` for PH-FACE-OVER-AMOUNT; it stores nothing, so the same settlement id can still be
+    reviewed (7102) afterwards."""
+    person = world.new_person()
+    inst = world.inst_a.client
+    s = _settlement(world, person.psn_no, 1500)
+    out = expect_ok(send(inst, inst.envelope("7101", s)))
+    reminders = {r.get("rule_id"): r.get("outcome") for r in out.get("reminders", [])}
+    assert reminders.get("PH-FACE-OVER-AMOUNT") == "remind", out
+    expect_ok(send(inst, inst.envelope("7102", s)))
+
+
+@pytest.mark.req("RULE-8", "PH-3")
+def test_review_refuses_a_large_card_purchase_without_face_and_accepts_face_settlement(world):
+    """In-event review (7102) refuses a 1,500-yuan social-security-card purchase with no passed
+    face verification, and accepts the same amount settled by face (刷脸结算)."""
+    person = world.new_person()
+    inst = world.inst_a.client
+    refused = expect_ok(send(inst, inst.envelope("7102", _settlement(world, person.psn_no, 1500))))
+    assert refused.get("result") == "refused", refused
+    assert "PH-FACE-OVER-AMOUNT" in {d.get("rule_id") for d in refused.get("decisions", [])}, refused
+    small = expect_ok(send(inst, inst.envelope("7102", _settlement(world, person.psn_no, 200))))
+    assert small.get("result") == "accepted", small
+    face = expect_ok(send(inst, inst.envelope("7102", _settlement(world, person.psn_no, 1500, "face"))))
+    assert face.get("result") == "accepted", face
+
+
+@pytest.mark.req("RULE-8")
+def test_a_settlement_id_is_reviewed_once(world):
+    """A second review (7102) of a settlement id with a new msgid is refused with 3002 naming
+    input.setl_id (a retry with the same msgid would get the first answer instead)."""
+    person = world.new_person()
+    inst = world.inst_a.client
+    s = _settlement(world, person.psn_no, 100)
+    expect_ok(send(inst, inst.envelope("7102", s)))
+    expect_error(send(inst, inst.envelope("7102", s)), 3002, "input.setl_id")
+
+
+@pytest.mark.req("RULE-8")
+def test_total_must_equal_the_items(world):
+    """A settlement whose total differs from the sum of its items is refused with 1001."""
+    person = world.new_person()
+    inst = world.inst_a.client
+    s = {**_settlement(world, person.psn_no, 100), "total_amount": 150}
+    expect_error(send(inst, inst.envelope("7102", s)), 1001)
+
+
+@pytest.mark.req("RULE-5", "RULE-2")
+def test_catalogue_shows_the_rules_in_force_with_parameters(world):
+    """The rule catalogue (7001) tells an institution the release in force and each rule's
+    parameters resolved for it, including PH-FACE-OVER-AMOUNT's amount threshold in yuan."""
+    inst = world.inst_a.client
+    out = expect_ok(send(inst, inst.envelope("7001", {})))
+    assert out.get("version"), out
+    rules = {r.get("id"): r for r in out.get("rules", [])}
+    assert "PH-FACE-OVER-AMOUNT" in rules, sorted(rules)
+    assert isinstance(rules["PH-FACE-OVER-AMOUNT"]["params"].get("amount_threshold_yuan"), (int, float))
+
+
+@pytest.mark.req("RULE-7", "GEN-1")
+def test_institutions_cannot_read_or_move_leads(world):
+    """Leads are for bureau users: an institution's 7301 or 7302 is refused with 2005."""
+    inst = world.inst_a.client
+    expect_error(send(inst, inst.envelope("7301", {})), 2005)
+    expect_error(send(inst, inst.envelope("7302", {"lead_id": 1, "to_status": "screened"})), 2005)
