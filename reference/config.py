@@ -60,11 +60,36 @@ class Settings(BaseSettings):
             "calibrated operating point of the active model (see `scenemon face calibrate`)."
         ),
     )
+    face_search_oversample: int = Field(
+        256,
+        ge=1,
+        le=4096,
+        description=(
+            "1:N search (2004, enrolment de-duplication): how many templates the coarse Hamming scan "
+            "over bit vectors passes on to exact cosine re-scoring. More finds the exact top-k more "
+            "often at the cost of reading more float vectors; see docs/face-search.md for recall "
+            "and latency measured at 100k and 1M templates."
+        ),
+    )
     audit_capacity_per_month: int = Field(
         20,
         description=(
             "Audits the audit centre can run a month (PH-6); monthly plans take at most this many "
             "leads, highest risk first (RULE-2: suspects should match inspection capacity)"
+        ),
+    )
+    attachment_max_bytes: int = Field(
+        2 * 1024 * 1024,
+        description=(
+            "Largest attachment (special-registration material, 3021) accepted, in bytes after "
+            "base64 decoding; larger uploads are refused with 1001 naming input.content_b64"
+        ),
+    )
+    attachment_media_types: list[str] = Field(
+        ["application/pdf", "image/jpeg", "image/png"],
+        description=(
+            "Media types an attachment may have; the content's leading bytes must match the "
+            "declared type (scans and photos of vouchers, records and notes)"
         ),
     )
     bootstrap_secret: str | None = Field(

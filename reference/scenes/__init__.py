@@ -4,4 +4,4 @@ Number ranges: 1xxx registry and devices, 2xxx face, 3xxx inpatient, 4xxx hemodi
 5xxx rehabilitation, 6xxx pharmacy, 7xxx rules and leads, 9xxx administration.
 """
 
-from reference.scenes import admin, devices, face, registry, rules  # noqa: F401
+from reference.scenes import admin, devices, face, inpatient, registry, rules, special_registration  # noqa: F401
