@@ -135,3 +135,18 @@ def test_models_created_before_bit_copies_get_them_backfilled(store):
     assert len(_ids(store, bits)) == 2
     res = search.identify(store, "m", v[0], k=1, threshold=0.9)
     assert [c.psn_no for c in res.candidates] == [store.persons[0]]
+
+
+def test_face_compact_command(store, capsys):
+    from scenemon.cli import main
+
+    rng = np.random.default_rng(6)
+    with store.write() as db:
+        templates.bulk_enrol(db, model_id="m", psn_nos=store.persons[:1500], vectors=unit(rng, 1500),
+                             institution_codes=["HB"] * 1500, now=NOW)
+        for p in store.persons[:1400]:
+            templates.delete(db, p)
+    assert main(["face", "compact", "--db", str(store.path)]) == 0
+    out = capsys.readouterr().out
+    assert "100 templates kept" in out and "reclaimed" in out
+    assert main(["face", "compact", "--db", str(store.path.with_name("missing.db"))]) == 2
