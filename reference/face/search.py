@@ -7,8 +7,9 @@ Two stages, as in most large-scale face search systems:
    differ in about θ/π of the dimensions, so Hamming distance ranks templates roughly as cosine
    does, at 1/32 of the memory and with XOR + popcount instead of multiply-adds. The scan keeps the
    best `oversample` templates (ties at the cut-off included).
-2. **Exact re-scoring**: those candidates' float embeddings are read from sqlite-vec and scored
-   by cosine similarity; the best `k` at or above the threshold are the answer.
+2. **Exact re-scoring**: those candidates' float embeddings are read (from the model's plain
+   float32 rowid table beside the sqlite-vec tables, see reference.face.templates) and scored by
+   cosine similarity; the best `k` at or above the threshold are the answer.
 
 The scan runs over an in-memory mirror (`BitMirror`) of a model's bit table: a column-major
 uint64 matrix (one row per 64 dimensions), the template ids and the enrolling institution and
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reference.face.templates import bit_table_of, quantise
+from reference.face.templates import bit_table_of, f32_table_of, quantise
 from reference.store import Store
 from reference.store.db import connect
 
@@ -335,13 +336,13 @@ def coarse_select(dist: np.ndarray, m: int, dim: int) -> np.ndarray:
 
 def _rescore(q, vec_table: str, dim: int, vector: np.ndarray, tids: np.ndarray, *, k: int, threshold: float,
              gallery: int) -> SearchResult:
-    """Exact cosine for the candidates (float embeddings from sqlite-vec); best k ≥ threshold."""
+    """Exact cosine for the candidates (float32 blobs, read by rowid); best k ≥ threshold."""
     ids: list[int] = []
     blobs: list[bytes] = []
-    order = np.sort(tids)  # ascending ids read the vector chunks in file order
+    order = np.sort(tids)  # ascending ids read the B-tree in order
     for s in range(0, order.shape[0], 500):
         chunk = [int(t) for t in order[s : s + 500]]
-        for tid, blob in q(f"SELECT template_id, embedding FROM {vec_table}"
+        for tid, blob in q(f"SELECT template_id, embedding FROM {f32_table_of(vec_table)}"
                            f" WHERE template_id IN ({','.join('?' * len(chunk))})", chunk):
             ids.append(tid)
             blobs.append(blob)

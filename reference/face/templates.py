@@ -1,16 +1,21 @@
-"""Face templates in sqlite-vec: two vector tables per model, never compared across models.
+"""Face templates in sqlite-vec: three tables per model, never compared across models.
 
 `face_models` maps each model id to its dimension and its float `vec0` table; `face_templates`
-holds one active template per (person, model) with its provenance. For every template there are
-two vectors, both in sqlite-vec:
+holds one active template per (person, model) with its provenance. For every template there are:
 
-- the L2-normalised float embedding (`float[dim]`, table `face_vec_…`): what 1:1 verification
-  compares with and what 1:N search re-scores exactly;
-- its binary quantisation (`bit[dim]`, table `face_bit_…`: one sign bit per dimension, the same
-  packing as sqlite-vec's `vec_quantize_binary`), with the enrolling institution and its
-  district as metadata columns: what 1:N search scans first, by Hamming distance.
+- the L2-normalised float embedding in sqlite-vec (`float[dim]`, table `face_vec_…`): what 1:1
+  verification compares with, and what sqlite-vec's own KNN can scan;
+- its binary quantisation in sqlite-vec (`bit[dim]`, table `face_bit_…`: one sign bit per
+  dimension, the same packing as sqlite-vec's `vec_quantize_binary`), with the enrolling
+  institution and its district as metadata columns: what 1:N search scans first, by Hamming
+  distance (through an in-memory mirror, reference.face.search);
+- the same float embedding as a plain rowid blob (table `face_f32_…`, sqlite-vec's float32
+  format): what 1:N search reads to re-score its few hundred candidates exactly. sqlite-vec keeps
+  vectors in 1024-vector chunk blobs, and reading one vector walks the blob's overflow-page chain
+  (measured 55-280 µs per vector, against a few µs from a rowid table), which made re-scoring
+  cost 30-60 times the Hamming scan itself. The copy costs 4·dim bytes per template on disk.
 
-Re-enrolment replaces both vectors; erasure (a person's right to erasure) removes both; every
+Re-enrolment replaces all of them; erasure (a person's right to erasure) removes all; every
 change is also appended to `face_index_log` in the same transaction so that in-memory search
 mirrors (reference.face.search) can follow. `compact()` rebuilds the vector tables and vacuums
 the file, so that the space — and the bytes — of erased templates are really gone.
@@ -41,6 +46,14 @@ def bit_table_of(vec_table_name: str) -> str:
     return vec_table_name.replace("face_vec_", "face_bit_", 1)
 
 
+def f32_table_of(vec_table_name: str) -> str:
+    return vec_table_name.replace("face_vec_", "face_f32_", 1)
+
+
+def _create_f32(db: Db, float_table: str) -> None:
+    db.execute(f"CREATE TABLE {f32_table_of(float_table)} (template_id INTEGER PRIMARY KEY, embedding BLOB NOT NULL)")
+
+
 def _create_tables(db: Db, float_table: str, dim: int) -> None:
     if dim % 8:
         raise InvalidField(f"embedding dimension must be a multiple of 8, got {dim}", field="input.capture")
@@ -52,10 +65,15 @@ def _create_tables(db: Db, float_table: str, dim: int) -> None:
         f"CREATE VIRTUAL TABLE {bit_table_of(float_table)} USING vec0("
         f"template_id integer primary key, bits bit[{dim}], institution_code text, district_code text)"
     )
+    _create_f32(db, float_table)
 
 
 def _ensure_bit_table(db: Db, float_table: str) -> None:
-    """Models created before binary copies existed get theirs on first write (backfilled)."""
+    """Models created before the search copies existed get them on first write (backfilled)."""
+    f32 = f32_table_of(float_table)
+    if not db.scalar("SELECT 1 FROM sqlite_master WHERE name=?", (f32,)):
+        _create_f32(db, float_table)
+        db.execute(f"INSERT INTO {f32}(template_id, embedding) SELECT template_id, embedding FROM {float_table}")
     bits = bit_table_of(float_table)
     if db.scalar("SELECT 1 FROM sqlite_master WHERE name=?", (bits,)):
         return
@@ -119,6 +137,7 @@ def enrol(
     )
     vec = np.ascontiguousarray(vector, dtype=np.float32)
     db.execute(f"INSERT INTO {table}(template_id, embedding) VALUES (?,?)", (tid, vec.tobytes()))
+    db.execute(f"INSERT INTO {f32_table_of(table)}(template_id, embedding) VALUES (?,?)", (tid, vec.tobytes()))
     db.execute(
         f"INSERT INTO {bit_table_of(table)}(template_id, bits, institution_code, district_code)"
         " VALUES (?, vec_bit(?), ?, ?)",
@@ -149,8 +168,9 @@ def bulk_enrol(
         " VALUES (?,?,?,?,?,?)",
         ((first + i, psn_nos[i], model_id, source, institution_codes[i], now) for i in range(n)),
     )
-    conn.executemany(f"INSERT INTO {table}(template_id, embedding) VALUES (?,?)",
-                     ((first + i, vecs[i].tobytes()) for i in range(n)))
+    for t in (table, f32_table_of(table)):
+        conn.executemany(f"INSERT INTO {t}(template_id, embedding) VALUES (?,?)",
+                         ((first + i, vecs[i].tobytes()) for i in range(n)))
     conn.executemany(
         f"INSERT INTO {bits}(template_id, bits, institution_code, district_code) VALUES (?, vec_bit(?), ?, ?)",
         ((first + i, packed[i].tobytes(), institution_codes[i], districts[institution_codes[i]])
@@ -199,6 +219,7 @@ def vectors(db: Db, model_id: str, template_ids: Sequence[int]) -> tuple[np.ndar
 def _remove(db: Db, model_id: str, table: str, template_id: int) -> None:
     db.execute(f"DELETE FROM {table} WHERE template_id=?", (template_id,))
     db.execute(f"DELETE FROM {bit_table_of(table)} WHERE template_id=?", (template_id,))
+    db.execute(f"DELETE FROM {f32_table_of(table)} WHERE template_id=?", (template_id,))
     db.execute("DELETE FROM face_templates WHERE template_id=?", (template_id,))
     _log(db, model_id, template_id, "del")
 
@@ -240,6 +261,8 @@ def compact(store: Store) -> dict[str, int]:
             new = _next_generation(m["model_id"], old)
             _create_tables(db, new, m["dim"])
             db.execute(f"INSERT INTO {new}(template_id, embedding) SELECT template_id, embedding FROM {old}")
+            db.execute(f"INSERT INTO {f32_table_of(new)}(template_id, embedding)"
+                       f" SELECT template_id, embedding FROM {f32_table_of(old)}")
             db.execute(
                 f"INSERT INTO {bit_table_of(new)}(template_id, bits, institution_code, district_code)"
                 f" SELECT template_id, vec_bit(bits), institution_code, district_code FROM {bit_table_of(old)}"
@@ -247,6 +270,7 @@ def compact(store: Store) -> dict[str, int]:
             kept += db.scalar(f"SELECT count(*) FROM {new}")
             db.execute(f"DROP TABLE {old}")
             db.execute(f"DROP TABLE {bit_table_of(old)}")
+            db.execute(f"DROP TABLE {f32_table_of(old)}")
             db.execute("UPDATE face_models SET vec_table=? WHERE model_id=?", (new, m["model_id"]))
             _log(db, m["model_id"], 0, "reload")
             seq = db.conn.last_insert_rowid()

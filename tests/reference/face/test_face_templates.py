@@ -27,9 +27,10 @@ def _enrol(store: Store, psn: str, vec: np.ndarray, model: str = "m", inst: str 
                                institution_code=inst, terminal_id=None, quality=None, liveness_passed=True)
 
 
-def _tables(store: Store, model: str = "m") -> tuple[str, str]:
+def _tables(store: Store, model: str = "m") -> tuple[str, str, str]:
+    """The model's sqlite-vec float table, sqlite-vec bit table and plain float32 table."""
     table = store.db().scalar("SELECT vec_table FROM face_models WHERE model_id=?", (model,))
-    return table, templates.bit_table_of(table)
+    return table, templates.bit_table_of(table), templates.f32_table_of(table)
 
 
 def _ids(store: Store, table: str) -> list[int]:
@@ -39,7 +40,7 @@ def _ids(store: Store, table: str) -> list[int]:
 def test_quantise_matches_sqlite_vec_binary_quantisation(store):
     v = unit(np.random.default_rng(0), 3)
     tid, _ = _enrol(store, store.persons[0], v[0])
-    table, bits = _tables(store)
+    table, bits, _ = _tables(store)
     db = store.db()
     assert db.scalar(f"SELECT vec_quantize_binary(embedding) FROM {table} WHERE template_id=?", (tid,)) == \
         templates.quantise(v[0])
@@ -56,8 +57,7 @@ def test_reenrolment_replaces_float_and_bit_vectors(store):
     _enrol(store, store.persons[1], unit(rng, 1)[0])  # so the new id cannot reuse the old one
     new, replaced = _enrol(store, p, b)
     assert replaced and new != old
-    table, bits = _tables(store)
-    for t in (table, bits):
+    for t in _tables(store):
         assert old not in _ids(store, t) and new in _ids(store, t)
     assert store.db().scalar("SELECT count(*) FROM face_templates WHERE psn_no=?", (p,)) == 1
     _, tmpl = templates.template(store.db(), p, "m", 512)
@@ -74,8 +74,7 @@ def test_erasure_removes_float_and_bit_vectors(store):
     keep, _ = _enrol(store, store.persons[1], v[1])
     with store.write() as db:
         assert templates.delete(db, store.persons[0]) == 1
-    table, bits = _tables(store)
-    for t in (table, bits):
+    for t in _tables(store):
         assert _ids(store, t) == [keep]
     res = search.identify(store, "m", v[0], k=5, threshold=-1.0)
     assert [c.template_id for c in res.candidates] == [keep]
@@ -128,11 +127,12 @@ def test_models_created_before_bit_copies_get_them_backfilled(store):
     rng = np.random.default_rng(5)
     v = unit(rng, 2)
     _enrol(store, store.persons[0], v[0])
-    table, bits = _tables(store)
+    _, bits, f32 = _tables(store)
     with store.write() as db:
         db.execute(f"DROP TABLE {bits}")
+        db.execute(f"DROP TABLE {f32}")
     _enrol(store, store.persons[1], v[1])  # the next write backfills
-    assert len(_ids(store, bits)) == 2
+    assert len(_ids(store, bits)) == 2 and len(_ids(store, f32)) == 2
     res = search.identify(store, "m", v[0], k=1, threshold=0.9)
     assert [c.psn_no for c in res.candidates] == [store.persons[0]]
 
