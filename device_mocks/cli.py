@@ -5,6 +5,8 @@
     scenemon mock terminal ... enrol PSN_NO --synthetic      (a synthetic embedding, not a real face)
     scenemon mock terminal ... verify PSN_NO --scene inpatient --synthetic [--as OTHER_PSN]
     scenemon mock terminal ... enrol PSN_NO --image face.jpg
+    scenemon mock inpatient-day --base-url URL --sender city-admin --secret S [--patients 5]
+        (a full inpatient day for a new institution; needs a server with clock=manual)
 
 Credentials may also come from SCENEMON_MOCK_BASE_URL, SCENEMON_MOCK_SENDER,
 SCENEMON_MOCK_SECRET and SCENEMON_MOCK_INSTITUTION.
@@ -48,7 +50,7 @@ def _capture(args) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scenemon mock", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="what", required=True, metavar="<call|terminal>")
+    sub = p.add_subparsers(dest="what", required=True, metavar="<call|terminal|inpatient-day>")
     c = sub.add_parser("call", help="send any transaction")
     _common(c)
     c.add_argument("infno", help="transaction number, e.g. 1001")
@@ -68,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "verify":
             a.add_argument("--scene", default="inpatient")
             a.add_argument("--as", dest="as_person", help="synthetic: capture this other person instead")
+    d = sub.add_parser("inpatient-day", help="run a full inpatient day for a new institution (bureau account)")
+    _common(d)
+    d.add_argument("--patients", type=int, default=5, help="patients to admit (at least 3)")
     return p
 
 
@@ -77,6 +82,16 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --sender and --secret are required (or SCENEMON_MOCK_SENDER / SCENEMON_MOCK_SECRET)",
               file=sys.stderr)
         return 2
+    if args.what == "inpatient-day":
+        from device_mocks.client import TxError
+        from device_mocks.inpatient_day import run_day
+
+        try:
+            run_day(args.base_url, args.sender, args.secret, patients=max(args.patients, 3))
+        except TxError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
     opter_type = "2" if args.what == "terminal" else "1"
     with Client(args.base_url, sender=args.sender, secret=args.secret, fixmedins_code=args.institution,
                 opter_type=opter_type) as client:

@@ -229,3 +229,16 @@ def test_indicators_and_ranking_follow_the_closed_days(ward, admin):
     assert row["score"] == pytest.approx(0.4 * 0.5)
     refused = ward.inst.send("3031", {"start": "2026-03-01", "end": "2026-03-31"})
     assert refused.infcode == 2005
+
+
+@pytest.mark.req("INP-3", "INP-4", "INP-8")
+def test_the_mock_runs_a_full_inpatient_day(http):
+    from device_mocks.inpatient_day import run_day
+    from tests.conftest import ADMIN_SECRET, BASE
+
+    lines: list[str] = []
+    out = run_day(BASE, "city-admin", ADMIN_SECRET, patients=4, log=lines.append, http=http)
+    status = sorted(pd["status"] for pd in out["day_end"]["patient_days"])
+    assert status == ["compliant", "excused", "finding"]  # the discharged patient is registered instead
+    assert [f["rule_id"] for f in out["day_end"]["findings"]] == ["INP-DAILY-FACE-CHECK"]
+    assert out["indicators"][0]["daily_check_rate"] == pytest.approx(1 / 3) and any("day end" in line for line in lines)
