@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +98,8 @@ def seed_world(base_url: str, gallery: int, *, secret: str = SECRET, terminals: 
                         opter_type="2") as t:
                 rng = np.random.default_rng(chunk.start)
                 for k in chunk:
-                    born = date(1940 + k % 60, 1 + k % 12, 1 + k % 28)
-                    certno = make_certno(w.district, born, (k // 20160) % 1000)  # unique for 20 million
+                    born = date(1940, 1, 1) + timedelta(days=k % 20000)  # (born, sequence) unique up to 20M
+                    certno = make_certno(w.district, born, (k // 20000) % 1000)
                     c.call("1101", {"psn_no": persons[k], "certno": certno, "psn_name": f"压测{k}",
                                     "insuplc_admdvs": w.district[:4] + "00"})
                     if k < gallery:

@@ -34,10 +34,19 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8700, log_lev
             flush=True,
         )
     if settings.face_engine != "embedding-only":
+        # Load the face engine now: a missing model pack stops the start with a message that says
+        # where to put it, instead of failing the first terminal that sends an image.
+        from reference.errors import ModelUnavailable
+
         try:
             state.face_core().engine()
-        except Exception as exc:  # a clear start-up message instead of a failure on first image
-            print(f"warning: face images cannot be embedded: {exc}", file=sys.stderr, flush=True)
+        except ModelUnavailable as exc:
+            state.store.close()
+            raise SystemExit(
+                f"error: the face engine {settings.face_engine!r} cannot start: {exc.message}\n"
+                "To accept terminal-computed embeddings only, start with --face-engine embedding-only "
+                "(SCENEMON_FACE_ENGINE=embedding-only)."
+            ) from None
     app = create_app(state=state)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 

