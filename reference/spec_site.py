@@ -65,6 +65,7 @@ TAG_TITLES: dict[str, tuple[str, str]] = {
     "devices": ("Devices", "设备管理"),
     "face": ("Face", "人脸识别"),
     "special-registration": ("Special registration", "特殊登记"),
+    "special_registration": ("Special registration", "特殊登记"),
     "settlement": ("Settlement", "结算"),
     "rules": ("Rules", "规则库"),
     "leads": ("Leads and audits", "疑点线索与稽核"),
@@ -782,13 +783,18 @@ def build_nav(spec: Spec, docs: Path = DOCS) -> list[Any]:
     for tag in spec.tags():
         en, zh = spec.tag_title(tag)
         transactions.append({f"{en} ({zh})" if zh else en: f"generated/transactions/{tag}.md"})
-    # Any other hand-written page (outside generated/) still gets a place in the nav.
+    # Scene pages (docs/scenes/) get their own section; any other hand-written page (outside
+    # generated/) still gets a place in the nav, under Guides.
+    scenes = [(_title_of(p), p.relative_to(docs).as_posix()) for p in sorted((docs / "scenes").glob("*.md"))]
+    listed |= {rel for _, rel in scenes}
     others = [(_title_of(p), p.relative_to(docs).as_posix()) for p in sorted(docs.rglob("*.md"))
               if p.relative_to(docs).parts[0] != "generated"
               and p.relative_to(docs).as_posix() not in listed]
     nav: list[Any] = entries(HOME_PAGES)
     nav.append({"Interface (接口规范)": interface})
     nav.append({"Transactions (交易)": transactions})
+    if scenes:
+        nav.append({"Scenes (监控场景)": entries(scenes)})
     nav += entries(LATER_PAGES[:2])
     if others:
         nav.append({"Guides": entries(others)})
