@@ -59,7 +59,8 @@ class TimedSession:
 
 
 def _b64(rgb: np.ndarray, ext: str) -> str:
-    ok, buf = cv2.imencode(ext, np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    params = [cv2.IMWRITE_JPEG_QUALITY, 90] if ext == ".jpg" else []
+    ok, buf = cv2.imencode(ext, np.ascontiguousarray(rgb[:, :, ::-1]), params)
     if not ok:
         raise RuntimeError("could not encode the image")
     return base64.b64encode(buf.tobytes()).decode()

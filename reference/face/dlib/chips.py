@@ -128,9 +128,9 @@ def _sample_bilinear(img: np.ndarray, m: np.ndarray, t: np.ndarray, rows: int, c
     x0, tp = left[ok], top[ok]
     fx = (px[ok] - x0)[:, None]
     fy = (py[ok] - tp)[:, None]
-    src = img.astype(np.float64)
-    tl, tr = src[tp, x0], src[tp, x0 + 1]
-    bl, br = src[tp + 1, x0], src[tp + 1, x0 + 1]
+    # Gather the four neighbours as uint8 and widen only them (not the whole image).
+    tl, tr = img[tp, x0].astype(np.float64), img[tp, x0 + 1].astype(np.float64)
+    bl, br = img[tp + 1, x0].astype(np.float64), img[tp + 1, x0 + 1].astype(np.float64)
     v = (1 - fy) * ((1 - fx) * tl + fx * tr) + fy * ((1 - fx) * bl + fx * br)
     out[ok] = np.clip(v, 0, 255).astype(np.uint8)      # dlib truncates (static_cast)
     return out

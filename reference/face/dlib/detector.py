@@ -208,24 +208,22 @@ def pyramid_tiles(nr: int, nc: int, padding: int = 10, outer_padding: int = 11,
 
 
 def resize_bilinear_plane(src: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
-    """dlib's ``resize_image`` for float planes (align-corners bilinear), over (C, H, W)."""
+    """dlib's ``resize_image`` for float planes (align-corners bilinear), over (C, H, W).
+
+    Separable: rows are interpolated first, then columns — the same bilinear weights as the
+    four-corner form, in float64, at less than half the cost (no four full-size gathers)."""
     c, h, w = src.shape
-    y_scale = (h - 1) / max(out_h - 1, 1)
-    x_scale = (w - 1) / max(out_w - 1, 1)
-    y = np.arange(out_h, dtype=np.float64) * y_scale
-    x = np.arange(out_w, dtype=np.float64) * x_scale
-    top = np.floor(y).astype(np.int64)
-    left = np.floor(x).astype(np.int64)
+    y = np.arange(out_h, dtype=np.float64) * ((h - 1) / max(out_h - 1, 1))
+    x = np.arange(out_w, dtype=np.float64) * ((w - 1) / max(out_w - 1, 1))
+    top = np.floor(y).astype(np.intp)
+    left = np.floor(x).astype(np.intp)
     bottom = np.minimum(top + 1, h - 1)
     right = np.minimum(left + 1, w - 1)
     fy = (y - top)[None, :, None]
-    fx = (x - left)[None, None, :]
+    fx = x - left
     s = src.astype(np.float64, copy=False)
-    tl = s[:, top][:, :, left]
-    tr = s[:, top][:, :, right]
-    bl = s[:, bottom][:, :, left]
-    br = s[:, bottom][:, :, right]
-    out = (1 - fy) * ((1 - fx) * tl + fx * tr) + fy * ((1 - fx) * bl + fx * br)
+    rows = s[:, top, :] * (1 - fy) + s[:, bottom, :] * fy
+    out = rows[:, :, left] * (1 - fx) + rows[:, :, right] * fx
     return out.astype(np.float32)
 
 
