@@ -3,8 +3,7 @@ template erasure, 1:N identification (人脸检索) and the duplicates enrolment
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 from pydantic import Field, model_validator
 
 from reference.codes import Scene
@@ -45,7 +44,8 @@ class FaceCapture(Model):
         if self.embedding is not None:
             if not self.embedding_model:
                 raise ValueError("embedding_model is required with an embedding")
-            if not all(math.isfinite(x) for x in self.embedding):
+            # numpy, not a Python loop: this check was a third of a verification's server time.
+            if not np.isfinite(np.asarray(self.embedding, dtype=np.float64)).all():
                 raise ValueError("embedding contains a non-finite number")
         return self
 
