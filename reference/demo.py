@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from device_mocks.client import TxError
+from device_mocks.inpatient_day import run_day
 from device_mocks.world import bootstrap_world
 from reference.face.synthetic import SyntheticFaces
 from reference.server import ServerProcess
 
 DEMO_SECRET = "demo-city-admin-secret"
+DEMO_START = "2026-03-02T08:00:00"
 
 
 def _face_engine(model_dir: Path) -> str:
@@ -38,14 +40,37 @@ def _face_engine(model_dir: Path) -> str:
     return "dlib"
 
 
+def _pharmacy(his, terminal, buyer: str, capture) -> None:
+    """The rule library at work: a 1,500-yuan card purchase without a face check is refused
+    (PH-FACE-OVER-AMOUNT, threshold 1,000 yuan); after a passed face check it is accepted."""
+
+    def settle(setl_id: str) -> dict:
+        return his.call("7102", {
+            "setl_id": setl_id, "psn_no": buyer, "scene": "pharmacy", "setl_time": DEMO_START, "method": "ssc",
+            "total_amount": 1500.0,
+            "items": [{"item_code": "XA10BA02", "item_name": "盐酸二甲双胍缓释片", "qty": 10, "amount": 1500.0}]})
+
+    print(f"• {buyer} buys 1,500 yuan of medicine by social-security card, without a face check")
+    out = settle("DEMO-S1")
+    why = "; ".join(f"{d['rule_id']}: {d['message']}" for d in out["decisions"])
+    print(f"    in-event review: {out['result']} ({why})")
+    terminal.call("2001", {"psn_no": buyer, "capture": capture(buyer)})
+    v = terminal.call("2002", {"psn_no": buyer, "scene": "pharmacy", "capture": capture(buyer)})
+    print(f"• {buyer} enrols and passes a face check at the counter (passed={v['passed']})")
+    out = settle("DEMO-S2")
+    print(f"    the same purchase again: {out['result']}")
+
+
 def run_demo(workdir: Path = Path("var/demo"), keep: bool = False, model_dir: Path = Path("models")) -> int:
     started = time.perf_counter()
     engine = _face_engine(model_dir)
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
+    # A manual business clock, so that the inpatient day below can move to the next day.
     env = {"SCENEMON_DB_PATH": str(workdir / "demo.db"), "SCENEMON_BOOTSTRAP_SECRET": DEMO_SECRET,
-           "SCENEMON_FACE_ENGINE": engine, "SCENEMON_FACE_MODEL_DIR": str(model_dir)}
+           "SCENEMON_FACE_ENGINE": engine, "SCENEMON_FACE_MODEL_DIR": str(model_dir),
+           "SCENEMON_CLOCK": "manual", "SCENEMON_CLOCK_START": DEMO_START}
     print(f"• Starting the reference server on SQLite ({workdir / 'demo.db'}), face engine: {engine}")
     with ServerProcess(env, log_path=workdir / "server.log") as srv:
         print(f"  listening on {srv.base_url} (interface: {srv.base_url}/docs)")
@@ -82,6 +107,9 @@ def run_demo(workdir: Path = Path("var/demo"), keep: bool = False, model_dir: Pa
                   f"refused with infcode {r.infcode} ({r.envelope['err_msg']})")
             log = world.bureau.call("9002", {"psn_no": patient})["entries"]
             print(f"• The access log holds {len(log)} entries for {patient} (who read or changed their data)")
+            _pharmacy(hospital.client, terminal, stranger, capture)
+            print("• An inpatient day at a new hospital (the same as `scenemon mock inpatient-day`)")
+            run_day(srv.base_url, "city-admin", DEMO_SECRET, patients=4, log=lambda m: print(f"    {m}"))
         except TxError as exc:
             print(f"FAILED: {exc}")
             return 1
