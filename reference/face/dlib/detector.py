@@ -10,14 +10,20 @@ binding ``cnn_face_detection_model_v1``)::
                        input_rgb_image_pyramid<pyramid_down<6>>>>>>>>
 
 The file stores batch-norm layers (``bn_con2``); dlib loads them as ``affine`` and so do we.
-Only the convolutional part runs in ONNX (input: the normalised tiled pyramid, float32
-(1, 3, H, W); output: the score map (1, 1, h, w)). The rest is dlib's logic, reimplemented
-here in numpy:
+The convolutional part runs in ONNX (``detector.onnx``; input: the normalised tiled
+pyramid, float32 (1, 3, H, W); output: the score map (1, 1, h, w)). The pyramid's arithmetic
+runs in onnxruntime too, in a small weight-free graph built at load time from the detector's
+metadata (`build_pyramid_onnx`); the rest is dlib's logic, reimplemented here in numpy:
 
 1. ``input_rgb_image_pyramid``: normalise ``(pixel - mean_rgb) / 256``, then tile the image
    and its ``pyramid_down<6>`` levels (each 5/6 of the previous, down to 5 rows) into one
    zero-filled canvas with 10 px between tiles and an 11 px outer border; each level is
-   resized from the previous one with align-corners bilinear interpolation;
+   resized from the previous one with align-corners bilinear interpolation (dlib's
+   ``tt::resize_bilinear``). The normalisation and the chain of resizes are the pyramid
+   graph (Cast, Sub, Div, Transpose, then a ``Loop`` of ``Resize`` linear/align_corners, in
+   float32 like dlib's tensor code); only the tile layout (`pyramid_tiles`) and copying the
+   levels into the canvas stay in numpy. `build_pyramid` is the float64 numpy reference of
+   the same stage, kept for tests;
 2. ``loss_mmod``: every score-map cell above the threshold (0) becomes an 80×80 window
    centred on the cell's input position (``8*p + 14`` through the three stride-2 5×5
    convolutions), mapped back to image space through its pyramid tile
@@ -246,6 +252,66 @@ def build_pyramid(image_rgb: np.ndarray, mean_rgb, padding: int = 10, outer_padd
     return canvas[None], tiles
 
 
+def build_pyramid_onnx(mean_rgb):
+    """The pyramid stage of dlib's ``input_rgb_image_pyramid`` as an ONNX graph (no weights).
+
+    Inputs: ``image`` uint8 (H, W, 3) RGB and ``sizes`` int64 (L-1, 2), the (rows, cols) of
+    the pyramid levels after the first (`pyramid_tiles`). Outputs: ``level0`` float32
+    (1, 3, H, W) = (image - mean_rgb) / 256 and ``levels``, a sequence of the L-1 further
+    levels (1, 3, rows, cols), each resized from the previous one (align-corners bilinear).
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    def const(name, value):
+        return numpy_helper.from_array(np.asarray(value), name)
+
+    inits = [const("mean_rgb", np.asarray(mean_rgb, dtype=np.float32)),
+             const("divisor", np.float32(256.0)), const("batch_channels", np.array([1, 3], np.int64)),
+             const("axis0", np.array([0], np.int64)), const("true", np.array(True))]
+    body = helper.make_graph([
+        helper.make_node("Gather", ["sizes", "i"], ["hw"], axis=0),
+        helper.make_node("Concat", ["batch_channels", "hw"], ["out_shape"], axis=0),
+        helper.make_node("Resize", ["prev", "", "", "out_shape"], ["next"], mode="linear",
+                         coordinate_transformation_mode="align_corners"),
+        helper.make_node("SequenceInsert", ["seq_in", "next"], ["seq_out"]),
+        helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+    ], "pyramid_level", [
+        helper.make_tensor_value_info("i", TensorProto.INT64, []),
+        helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+        helper.make_tensor_value_info("prev", TensorProto.FLOAT, None),
+        helper.make_tensor_sequence_value_info("seq_in", TensorProto.FLOAT, None),
+    ], [
+        helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+        helper.make_tensor_value_info("next", TensorProto.FLOAT, None),
+        helper.make_tensor_sequence_value_info("seq_out", TensorProto.FLOAT, None),
+    ])
+    nodes = [
+        helper.make_node("Cast", ["image"], ["pixels"], to=TensorProto.FLOAT),
+        helper.make_node("Sub", ["pixels", "mean_rgb"], ["centred"]),
+        helper.make_node("Div", ["centred", "divisor"], ["normalised"]),
+        helper.make_node("Transpose", ["normalised"], ["planes"], perm=[2, 0, 1]),
+        helper.make_node("Unsqueeze", ["planes", "axis0"], ["level0"]),
+        helper.make_node("Shape", ["sizes"], ["sizes_shape"]),
+        helper.make_node("Gather", ["sizes_shape", "axis0"], ["trips_1"]),
+        helper.make_node("Squeeze", ["trips_1", "axis0"], ["trips"]),
+        helper.make_node("SequenceEmpty", [], ["no_levels"], dtype=TensorProto.FLOAT),
+        helper.make_node("Loop", ["trips", "true", "level0", "no_levels"], ["smallest", "levels"],
+                         body=body),
+    ]
+    graph = helper.make_graph(nodes, "mmod_input_pyramid", [
+        helper.make_tensor_value_info("image", TensorProto.UINT8, ["H", "W", 3]),
+        helper.make_tensor_value_info("sizes", TensorProto.INT64, ["L", 2]),
+    ], [
+        helper.make_tensor_value_info("level0", TensorProto.FLOAT, [1, 3, "H", "W"]),
+        helper.make_tensor_sequence_value_info("levels", TensorProto.FLOAT, None),
+    ], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="scenemon.reference.face.dlib",
+                              doc_string="dlib input_rgb_image_pyramid<pyramid_down<6>>: normalise + levels")
+    model.ir_version = 8
+    return model
+
+
 def _nearest_tile(tiles, x: float, y: float) -> int:
     px, py = math.floor(x + 0.5), math.floor(y + 0.5)
     best, best_d = 0, math.inf
@@ -324,10 +390,15 @@ def _rect_down2(d: Detection, levels: int) -> Detection:
 
 
 class MMODDetector:
-    """Runs the converted detector: pyramid (numpy) → CNN (onnxruntime) → scan + NMS."""
+    """Runs the converted detector: pyramid (onnxruntime + numpy tiling) → CNN (onnxruntime)
+    → scan + NMS (numpy).
 
-    def __init__(self, session, metadata: dict[str, str]) -> None:
+    ``pyramid_session`` runs `build_pyramid_onnx`; without one, the numpy reference
+    `build_pyramid` builds the pyramid (slower, same result to ~1e-5)."""
+
+    def __init__(self, session, metadata: dict[str, str], pyramid_session=None) -> None:
         self.session = session
+        self.pyramid_session = pyramid_session
         self.mean_rgb = [float(v) for v in metadata["mean_rgb"].split(",")]
         self.padding = int(metadata["pyramid_padding"])
         self.outer_padding = int(metadata["pyramid_outer_padding"])
@@ -337,6 +408,21 @@ class MMODDetector:
         scale, offset = metadata["output_to_input"].split(",")
         self.scale, self.offset = int(scale), int(offset)
 
+    def pyramid(self, image_rgb: np.ndarray):
+        """The normalised tiled pyramid tensor (1, 3, H, W) and the tile list."""
+        if self.pyramid_session is None:
+            return build_pyramid(image_rgb, self.mean_rgb, self.padding, self.outer_padding)
+        nr, nc = image_rgb.shape[:2]
+        tiles, canvas_nr, canvas_nc = pyramid_tiles(nr, nc, self.padding, self.outer_padding)
+        canvas = np.zeros((1, 3, canvas_nr, canvas_nc), dtype=np.float32)
+        if not tiles:
+            return canvas, tiles
+        sizes = np.array([(h, w) for _, _, w, h in tiles[1:]], dtype=np.int64).reshape(-1, 2)
+        level0, levels = self.pyramid_session.run(None, {"image": image_rgb, "sizes": sizes})
+        for (left, top, w, h), level in zip(tiles, [level0, *levels], strict=True):
+            canvas[:, :, top:top + h, left:left + w] = level
+        return canvas, tiles
+
     def __call__(self, image_rgb: np.ndarray, upsample: int = 0,
                  threshold: float = 0.0) -> list[Detection]:
         img = np.ascontiguousarray(image_rgb)
@@ -344,7 +430,7 @@ class MMODDetector:
             raise ValueError("expected an HxWx3 uint8 RGB image")
         for _ in range(int(upsample)):
             img = pyramid_up2(img)
-        tensor, tiles = build_pyramid(img, self.mean_rgb, self.padding, self.outer_padding)
+        tensor, tiles = self.pyramid(img)
         if not tiles or tensor.shape[2] < 40 or tensor.shape[3] < 40:
             return []
         scores = self.session.run(None, {"pyramid": tensor})[0]

@@ -2,8 +2,9 @@
 
 Pipeline per image (RGB, uint8, H×W×3):
 
-1. detect: MMOD CNN (``detector.onnx``) over dlib's tiled image pyramid, scan + NMS in
-   numpy (`detector.MMODDetector`), ``upsample=0`` by default (faces from ~80 px);
+1. detect: MMOD CNN (``detector.onnx``) over dlib's tiled image pyramid (normalisation and
+   resizes in onnxruntime, `detector.build_pyramid_onnx`), scan + NMS in numpy
+   (`detector.MMODDetector`), ``upsample=0`` by default (faces from ~80 px);
 2. landmarks: the 5-point regression-tree cascade (`landmarks.ShapePredictor`), in the
    detection box, rounded to whole pixels as dlib does;
 3. align: the 150×150 chip with padding 0.25 (`chips.face_chip`, dlib's ``get_face_chip``);
@@ -25,7 +26,7 @@ import numpy as np
 
 from .build import DETECTOR_ONNX, LANDMARKS_NPZ, MANIFEST, RECOGNITION_ONNX, read_manifest, sha256_file
 from .chips import CHIP_PADDING, CHIP_SIZE, face_chip
-from .detector import MMODDetector
+from .detector import MMODDetector, build_pyramid_onnx
 from .landmarks import ShapePredictor
 
 DIM = 128
@@ -94,7 +95,7 @@ def as_rgb_uint8(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-def _session(path: Path, threads: int):
+def _session(path: Path | bytes, threads: int):
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -102,7 +103,8 @@ def _session(path: Path, threads: int):
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.log_severity_level = 3
-    return ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
+    model = path if isinstance(path, bytes) else str(path)
+    return ort.InferenceSession(model, sess_options=so, providers=["CPUExecutionProvider"])
 
 
 class DlibEngine:
@@ -138,7 +140,9 @@ class DlibEngine:
         self._rec = _session(self.model_dir / entries["recognition"]["file"], threads)
         det_session = _session(self.model_dir / entries["detector"]["file"], threads)
         meta = det_session.get_modelmeta().custom_metadata_map
-        self._detector = MMODDetector(det_session, meta)
+        pyramid_session = _session(build_pyramid_onnx(
+            [float(v) for v in meta["mean_rgb"].split(",")]).SerializeToString(), threads)
+        self._detector = MMODDetector(det_session, meta, pyramid_session)
         self._predictor = ShapePredictor.load(self.model_dir / entries["landmarks"]["file"])
 
     def __repr__(self) -> str:

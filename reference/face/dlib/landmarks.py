@@ -239,6 +239,27 @@ def _intensity(image: np.ndarray) -> np.ndarray:
     return (img[..., :3].astype(np.uint32).sum(axis=2) // 3).astype(np.float32)
 
 
+def _similarity_2x2_centred(from_centred: list[tuple[float, float]], sigma_from: float,
+                            to_pts: list[float]) -> tuple[float, float]:
+    """`_similarity_2x2` in closed form, for a fixed (pre-centred) ``from`` shape: (a, b) of
+    the matrix ``[[a, -b], [b, a]]``.
+
+    In two dimensions Umeyama's least-squares similarity (a rotation, never a reflection, and
+    a scale) is ``a = (cov00 + cov11) / sigma``, ``b = (cov10 - cov01) / sigma``: the same
+    matrix as the SVD form up to rounding (checked in the tests), in plain Python floats for
+    the 5 points — far cheaper than ``np.linalg.svd`` and a dozen small numpy calls, 15 times
+    per face. ``to_pts`` is the current shape, x/y interleaved."""
+    xs, ys = to_pts[0::2], to_pts[1::2]
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sa = sb = 0.0
+    for (fx, fy), x, y in zip(from_centred, xs, ys, strict=True):
+        tx, ty = x - mx, y - my
+        sa += tx * fx + ty * fy
+        sb += ty * fx - tx * fy
+    return sa / n / sigma_from, sb / n / sigma_from
+
+
 class ShapePredictor:
     def __init__(self, model: ShapePredictorModel) -> None:
         self.m = model
@@ -247,6 +268,22 @@ class ShapePredictor:
         if (1 << self.depth) - 1 != self.n_splits:
             raise ValueError("trees are not complete binary trees")
         self._tree_ix = np.arange(self.n_trees)
+        # Flat per-level arrays, so that a cascade level is a handful of 1-d gathers: all
+        # T*S split tests at once, then ``depth`` lookups of the taken branch per tree.
+        lv, t, s = self.n_levels, self.n_trees, self.n_splits
+        self._idx1 = model.split_idx1.reshape(lv, t * s).astype(np.intp)
+        self._idx2 = model.split_idx2.reshape(lv, t * s).astype(np.intp)
+        self._thresh = model.split_thresh.reshape(lv, t * s)
+        self._split_base = np.arange(t, dtype=np.intp) * s
+        self._leaves = model.leaf_values.reshape(lv, t * (s + 1), -1)
+        self._leaf_base = np.arange(t, dtype=np.intp) * (s + 1) - s
+        self._anchor = model.anchor_idx.astype(np.intp)
+        init = model.initial_shape.reshape(-1, 2).astype(np.float64)
+        centred = init - init.mean(axis=0)
+        self._init_centred = [(float(x), float(y)) for x, y in centred]
+        self._init_sigma = float((centred ** 2).sum(axis=1).mean())
+        if self._init_sigma <= 0:
+            raise ValueError("degenerate initial shape")
 
     @classmethod
     def load(cls, path: Path) -> ShapePredictor:
@@ -266,34 +303,43 @@ class ShapePredictor:
         left, top, right, bottom = (float(v) for v in box)
         sx, sy = right - left, bottom - top
         m = self.m
-        init = m.initial_shape.reshape(-1, 2)
         shape = m.initial_shape.astype(np.float32).copy()
-        tix = self._tree_ix
+        split_base, leaf_base = self._split_base, self._leaf_base
+        acc = np.empty((self.n_trees + 1, shape.size), dtype=np.float32)
+        scale = np.array([sx, sy])
+        origin = np.array([left, top])
+        flat = None
+        if intensity is None and img.ndim == 3:
+            flat = np.ascontiguousarray(img).reshape(-1, img.shape[2])
         for level in range(self.n_levels):
             cur = shape.reshape(-1, 2)
-            tform = _similarity_2x2(init, cur).astype(np.float32)
-            d = m.deltas[level]                                    # (F, 2) float32
-            pts = d @ tform.T + cur[m.anchor_idx[level]]           # float32, normalised space
-            px = np.floor(left + sx * pts[:, 0].astype(np.float64) + 0.5).astype(np.int64)
-            py = np.floor(top + sy * pts[:, 1].astype(np.float64) + 0.5).astype(np.int64)
+            a, b = _similarity_2x2_centred(self._init_centred, self._init_sigma, shape.tolist())
+            tform_t = np.array([[a, b], [-b, a]], dtype=np.float32)  # the transform, transposed
+            pts = m.deltas[level] @ tform_t + cur[self._anchor[level]]   # float32, normalised space
+            pix = np.floor(origin + scale * pts.astype(np.float64) + 0.5).astype(np.intp)  # (F, 2) x, y
+            px, py = pix[:, 0], pix[:, 1]
             inside = (px >= 0) & (px < w) & (py >= 0) & (py < h)
-            feats = np.zeros(px.shape, dtype=np.float32)
-            if intensity is not None:
-                feats[inside] = intensity[py[inside], px[inside]]
-            elif img.ndim == 2:
-                feats[inside] = img[py[inside], px[inside]]
+            if flat is not None and inside.all():
+                feats = (flat.take(py * w + px, axis=0)[:, :3].sum(axis=1, dtype=np.uint32) // 3
+                         ).astype(np.float32)
             else:
-                rgb = img[py[inside], px[inside], :3].astype(np.uint32)
-                feats[inside] = rgb.sum(axis=1) // 3
-            node = np.zeros(self.n_trees, dtype=np.int64)
-            i1, i2, th = m.split_idx1[level], m.split_idx2[level], m.split_thresh[level]
+                feats = np.zeros(px.shape, dtype=np.float32)
+                if intensity is not None:
+                    feats[inside] = intensity[py[inside], px[inside]]
+                elif img.ndim == 2:
+                    feats[inside] = img[py[inside], px[inside]]
+                else:
+                    rgb = img[py[inside], px[inside], :3].astype(np.uint32)
+                    feats[inside] = rgb.sum(axis=1) // 3
+            # every split test of the level at once (float32 difference, as dlib), then walk
+            go_left = (feats[self._idx1[level]] - feats[self._idx2[level]]) > self._thresh[level]
+            node = np.zeros(self.n_trees, dtype=np.intp)
             for _ in range(self.depth):
-                a = feats[i1[tix, node]]
-                b = feats[i2[tix, node]]
-                node = np.where((a - b) > th[tix, node], 2 * node + 1, 2 * node + 2)
-            leaves = m.leaf_values[level][tix, node - self.n_splits]   # (T, 2P)
-            # dlib adds the trees' outputs one after another in float32
-            shape = np.cumsum(np.vstack([shape[None], leaves]), axis=0, dtype=np.float32)[-1]
+                node = 2 * node + 2 - go_left[split_base + node]
+            # dlib adds the trees' outputs (leaves) one after another in float32
+            acc[0] = shape
+            np.take(self._leaves[level], leaf_base + node, axis=0, out=acc[1:])
+            shape = np.add.accumulate(acc, axis=0)[-1]
         pts = shape.reshape(-1, 2).astype(np.float64)
         return np.stack([left + sx * pts[:, 0], top + sy * pts[:, 1]], axis=1)
 

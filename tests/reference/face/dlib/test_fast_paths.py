@@ -1,0 +1,54 @@
+"""The image path's fast forms against their plain references (issue 4's overhead target):
+the detector pyramid run by onnxruntime, OpenCV's pyramid_down<2> for chips and the closed-form
+similarity of the landmark cascade. dlib parity itself is in test_parity.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reference.face.dlib.chips import pyramid_down2, pyramid_down2_reference
+from reference.face.dlib.detector import build_pyramid
+from reference.face.dlib.landmarks import _similarity_2x2, _similarity_2x2_centred
+
+
+def test_onnx_pyramid_matches_the_numpy_reference(engine, photos):
+    det = engine._detector
+    assert det.pyramid_session is not None
+    rng = np.random.default_rng(4)
+    images = [photos["astronaut"], photos["t1"][:270, :308], photos["astronaut"][100:397, 37:401],
+              rng.integers(0, 256, (41, 57, 3), dtype=np.uint8),
+              rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)]
+    for img in images:
+        img = np.ascontiguousarray(img)
+        ours, tiles = det.pyramid(img)
+        ref, ref_tiles = build_pyramid(img, det.mean_rgb, det.padding, det.outer_padding)
+        assert tiles == ref_tiles
+        assert ours.shape == ref.shape and ours.dtype == np.float32
+        # float32 (onnxruntime, as dlib's tensor code) against the float64 reference
+        assert float(np.abs(ours - ref).max()) <= 1e-4
+
+
+def test_pyramid_down2_is_bit_identical_to_the_integer_form():
+    rng = np.random.default_rng(2)
+    for _ in range(40):
+        shape = (int(rng.integers(5, 120)), int(rng.integers(5, 120)), 3)
+        img = rng.integers(0, 256, shape, dtype=np.uint8)
+        assert np.array_equal(pyramid_down2(img), pyramid_down2_reference(img))
+    white = np.full((64, 48, 3), 255, dtype=np.uint8)     # the largest sums
+    assert np.array_equal(pyramid_down2(white), pyramid_down2_reference(white))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_closed_form_similarity_equals_umeyama(seed):
+    rng = np.random.default_rng(seed)
+    init = rng.normal(size=(5, 2))
+    for _ in range(50):
+        ang, scale = rng.uniform(-np.pi, np.pi), rng.uniform(0.2, 3)
+        rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]]) * scale
+        cur = init @ rot.T + rng.normal(scale=rng.choice([0.01, 0.5, 5.0]), size=(5, 2))
+        ref = _similarity_2x2(init, cur)
+        centred = init - init.mean(axis=0)
+        a, b = _similarity_2x2_centred([tuple(p) for p in centred],
+                                       float((centred ** 2).sum(axis=1).mean()), cur.reshape(-1).tolist())
+        assert np.allclose([[a, -b], [b, a]], ref, rtol=1e-9, atol=1e-12)
