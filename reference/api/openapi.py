@@ -7,15 +7,45 @@ result to `interface_spec/openapi.json`; a test fails when the two drift apart.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+import yaml
 from pydantic.json_schema import models_json_schema
 
 from reference import errors, signing
 from reference.envelope import RequestEnvelope, ResponseEnvelope
+from reference.paths import INTERFACE_SPEC
 from reference.transactions import Transaction
 
 API_VERSION = "0.1.0"
+GLOSSARY_FILE = INTERFACE_SPEC / "field_glossary.yaml"
+
+
+@cache
+def _glossary() -> tuple[dict[str, str], dict[str, str]]:
+    raw = yaml.safe_load(GLOSSARY_FILE.read_text(encoding="utf-8"))
+    return dict(raw.get("fields") or {}), dict(raw.get("by_model") or {})
+
+
+def describe_fields(schemas: dict[str, Any]) -> dict[str, Any]:
+    """Give every property a description: its model's own; else the glossary's for this model's
+    field, then for the field name (interface_spec/field_glossary.yaml); else the description the
+    same field name has in another model (field names are standard across the interface)."""
+    fields, by_model = _glossary()
+    borrowed: dict[str, str] = {}
+    for schema in schemas.values():
+        for name, prop in (schema.get("properties") or {}).items():
+            if prop.get("description") and name not in ("input", "output"):
+                borrowed.setdefault(name, prop["description"])
+    for model, schema in schemas.items():
+        for name, prop in (schema.get("properties") or {}).items():
+            if prop.get("description"):
+                continue
+            text = by_model.get(f"{model}.{name}") or fields.get(name) or borrowed.get(name)
+            if text:
+                prop["description"] = text
+    return schemas
 
 
 def build_openapi(transactions: dict[str, Transaction]) -> dict[str, Any]:
@@ -65,7 +95,7 @@ def build_openapi(transactions: dict[str, Transaction]) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": schema.get("$defs", {}),
+            "schemas": describe_fields(schema.get("$defs", {})),
             "securitySchemes": {
                 "sender": {"type": "apiKey", "in": "header", "name": signing.HEADER_SENDER},
                 "timestamp": {"type": "apiKey", "in": "header", "name": signing.HEADER_TIMESTAMP},
