@@ -140,8 +140,22 @@ def _affine_from_3(src, dst) -> tuple[np.ndarray, np.ndarray]:
     return sol[:2].T, sol[2]
 
 
+_GRIDS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _grid(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """(column, row) float64 coordinates of every chip pixel, made once per chip size."""
+    key = (rows, cols)
+    if key not in _GRIDS:
+        cc, rr = np.meshgrid(np.arange(cols, dtype=np.float64), np.arange(rows, dtype=np.float64))
+        cc.setflags(write=False)
+        rr.setflags(write=False)
+        _GRIDS[key] = (cc, rr)
+    return _GRIDS[key]
+
+
 def _sample_bilinear(img: np.ndarray, m: np.ndarray, t: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    cc, rr = np.meshgrid(np.arange(cols, dtype=np.float64), np.arange(rows, dtype=np.float64))
+    cc, rr = _grid(rows, cols)
     px = m[0, 0] * cc + m[0, 1] * rr + t[0]
     py = m[1, 0] * cc + m[1, 1] * rr + t[1]
     left = np.floor(px)
@@ -155,20 +169,40 @@ def _sample_bilinear(img: np.ndarray, m: np.ndarray, t: np.ndarray, rows: int, c
     every = bool(ok.all())          # the usual case: the whole chip inside the source
     if not every:
         px, py, left, top = px[ok], py[ok], left[ok], top[ok]
-    fx = (px - left).reshape(-1, 1)
-    fy = (py - top).reshape(-1, 1)
+    fx = (px - left).reshape(-1)
+    fy = (py - top).reshape(-1)
+    gx, gy = 1 - fx, 1 - fy
     # Gather the four neighbours as uint8 rows of the flattened image (one 1-d take each,
-    # cheaper than 2-d fancy indexing) and widen only them, not the whole image.
+    # cheaper than 2-d fancy indexing) and widen only them, not the whole image; compute
+    # channel-planar (3, n), where the per-pixel weights broadcast cheaply.
     flat = np.ascontiguousarray(img).reshape(-1, nch)
     idx = (top.astype(np.intp) * w + left.astype(np.intp)).reshape(-1)
-    tl = flat.take(idx, axis=0).astype(np.float64)
-    tr = flat.take(idx + 1, axis=0).astype(np.float64)
-    bl = flat.take(idx + w, axis=0).astype(np.float64)
-    br = flat.take(idx + (w + 1), axis=0).astype(np.float64)
-    v = (1 - fy) * ((1 - fx) * tl + fx * tr) + fy * ((1 - fx) * bl + fx * br)
-    v = np.clip(v, 0, 255).astype(np.uint8)      # dlib truncates (static_cast)
+    n = idx.size
+
+    def neighbour(offset: int) -> np.ndarray:
+        a = np.empty((nch, n), dtype=np.float64)
+        a[...] = flat.take(idx + offset if offset else idx, axis=0).T
+        return a
+
+    # v = (1-fy)*((1-fx)*tl + fx*tr) + fy*((1-fx)*bl + fx*br), dlib's expression, evaluated
+    # with the same operations in the same order (bit-identical), in place.
+    v = neighbour(0)
+    v *= gx
+    tmp = neighbour(1)
+    tmp *= fx
+    v += tmp
+    v *= gy
+    lower = neighbour(w)
+    lower *= gx
+    tmp = neighbour(w + 1)
+    tmp *= fx
+    lower += tmp
+    lower *= fy
+    v += lower
+    np.clip(v, 0, 255, out=v)
+    v = v.astype(np.uint8).T      # dlib truncates (static_cast)
     if every:
-        return v.reshape(rows, cols, nch)
+        return np.ascontiguousarray(v).reshape(rows, cols, nch)
     out[ok] = v
     return out
 

@@ -274,9 +274,18 @@ class ShapePredictor:
         self._idx1 = model.split_idx1.reshape(lv, t * s).astype(np.intp)
         self._idx2 = model.split_idx2.reshape(lv, t * s).astype(np.intp)
         self._thresh = model.split_thresh.reshape(lv, t * s)
-        self._split_base = np.arange(t, dtype=np.intp) * s
         self._leaves = model.leaf_values.reshape(lv, t * (s + 1), -1)
-        self._leaf_base = np.arange(t, dtype=np.intp) * (s + 1) - s
+        self._tree_leaf_base = np.arange(t, dtype=np.intp) * (s + 1)
+        # The walk down a tree as one table lookup: the S split results of a tree, as the bits
+        # of a code, determine the leaf reached (bit i = "left" at split i, breadth-first).
+        self._bit_values = (2.0 ** np.arange(s)).astype(np.float32) if s <= 20 else None
+        if self._bit_values is None:
+            raise ValueError(f"trees with {s} splits are too deep for the leaf table")
+        codes = np.arange(1 << s, dtype=np.intp)
+        node = np.zeros_like(codes)
+        for _ in range(self.depth):
+            node = 2 * node + 2 - ((codes >> node) & 1)
+        self._leaf_of_code = node - s                       # leaf index within the tree
         self._anchor = model.anchor_idx.astype(np.intp)
         init = model.initial_shape.reshape(-1, 2).astype(np.float64)
         centred = init - init.mean(axis=0)
@@ -304,10 +313,12 @@ class ShapePredictor:
         sx, sy = right - left, bottom - top
         m = self.m
         shape = m.initial_shape.astype(np.float32).copy()
-        split_base, leaf_base = self._split_base, self._leaf_base
+        leaf_base = self._tree_leaf_base
         acc = np.empty((self.n_trees + 1, shape.size), dtype=np.float32)
         scale = np.array([sx, sy])
         origin = np.array([left, top])
+        size = np.array([w, h], dtype=np.intp)
+        stride = np.array([1, w], dtype=np.intp)
         flat = None
         if intensity is None and img.ndim == 3:
             flat = np.ascontiguousarray(img).reshape(-1, img.shape[2])
@@ -316,13 +327,17 @@ class ShapePredictor:
             a, b = _similarity_2x2_centred(self._init_centred, self._init_sigma, shape.tolist())
             tform_t = np.array([[a, b], [-b, a]], dtype=np.float32)  # the transform, transposed
             pts = m.deltas[level] @ tform_t + cur[self._anchor[level]]   # float32, normalised space
-            pix = np.floor(origin + scale * pts.astype(np.float64) + 0.5).astype(np.intp)  # (F, 2) x, y
-            px, py = pix[:, 0], pix[:, 1]
-            inside = (px >= 0) & (px < w) & (py >= 0) & (py < h)
-            if flat is not None and inside.all():
-                feats = (flat.take(py * w + px, axis=0)[:, :3].sum(axis=1, dtype=np.uint32) // 3
+            pf = pts.astype(np.float64)
+            pf *= scale
+            pf += origin
+            pf += 0.5
+            pix = np.floor(pf, out=pf).astype(np.intp)           # (F, 2) x, y, rounded
+            if flat is not None and (pix >= 0).all() and (pix < size).all():
+                feats = (flat.take(pix @ stride, axis=0)[:, :3].sum(axis=1, dtype=np.uint32) // 3
                          ).astype(np.float32)
             else:
+                px, py = pix[:, 0], pix[:, 1]
+                inside = (px >= 0) & (px < w) & (py >= 0) & (py < h)
                 feats = np.zeros(px.shape, dtype=np.float32)
                 if intensity is not None:
                     feats[inside] = intensity[py[inside], px[inside]]
@@ -333,12 +348,11 @@ class ShapePredictor:
                     feats[inside] = rgb.sum(axis=1) // 3
             # every split test of the level at once (float32 difference, as dlib), then walk
             go_left = (feats[self._idx1[level]] - feats[self._idx2[level]]) > self._thresh[level]
-            node = np.zeros(self.n_trees, dtype=np.intp)
-            for _ in range(self.depth):
-                node = 2 * node + 2 - go_left[split_base + node]
+            # each tree's S test results as an S-bit code (exact in float32: < 2^24) → its leaf
+            codes = (go_left.reshape(self.n_trees, self.n_splits) @ self._bit_values).astype(np.intp)
             # dlib adds the trees' outputs (leaves) one after another in float32
             acc[0] = shape
-            np.take(self._leaves[level], leaf_base + node, axis=0, out=acc[1:])
+            np.take(self._leaves[level], self._leaf_of_code.take(codes) + leaf_base, axis=0, out=acc[1:])
             shape = np.add.accumulate(acc, axis=0)[-1]
         pts = shape.reshape(-1, 2).astype(np.float64)
         return np.stack([left + sx * pts[:, 0], top + sy * pts[:, 1]], axis=1)
