@@ -344,9 +344,57 @@ def _overlaps(a: Detection, b: Detection, iou_thresh: float, covered_thresh: flo
             or inner / (b.width * b.height) > covered_thresh)
 
 
+def _nms(cands: list[Detection], options: MMODOptions) -> list[Detection]:
+    final: list[Detection] = []
+    for d in cands:
+        if any(_overlaps(k, d, options.nms_iou, options.nms_covered) for k in final):
+            continue
+        final.append(d)
+    return final
+
+
 def scores_to_detections(scores: np.ndarray, tiles, options: MMODOptions, scale: int,
                          offset: int, threshold: float = 0.0) -> list[Detection]:
-    """``loss_mmod::to_label``: windows above threshold, mapped to image space, then NMS."""
+    """``loss_mmod::to_label``: windows above threshold, mapped to image space, then NMS.
+
+    Vectorised over the windows (same float64 operations in the same order as the
+    one-window-at-a-time `scores_to_detections_reference`); the nearest tile is the first
+    with the smallest squared integer distance, which orders tiles exactly as ``hypot``."""
+    smap = np.asarray(scores).reshape(scores.shape[-2], scores.shape[-1])
+    rows, cols = np.nonzero(smap > threshold)
+    if rows.size == 0:
+        return []
+    ratio = PYRAMID_N / (PYRAMID_N - 1.0)
+    half_w = (options.window_width - 1) / 2.0
+    half_h = (options.window_height - 1) / 2.0
+    px = (cols * scale + offset).astype(np.float64)
+    py = (rows * scale + offset).astype(np.float64)
+    lft, t, rr, b = px - half_w, py - half_h, px + half_w, py + half_h
+    cx = np.floor((lft + rr) / 2.0 + 0.5)[:, None]
+    cy = np.floor((t + b) / 2.0 + 0.5)[:, None]
+    tl = np.asarray(tiles, dtype=np.float64).reshape(-1, 4)
+    t_left, t_top = tl[:, 0], tl[:, 1]
+    t_right, t_bottom = t_left + tl[:, 2] - 1, t_top + tl[:, 3] - 1
+    dx = np.clip(cx, t_left, t_right) - cx
+    dy = np.clip(cy, t_top, t_bottom) - cy
+    idx = np.argmin(dx * dx + dy * dy, axis=1)
+    lft, t, rr, b = lft - t_left[idx], t - t_top[idx], rr - t_left[idx], b - t_top[idx]
+    for k in range(int(idx.max())):
+        sel = idx > k
+        lft[sel] = lft[sel] * ratio + 0.3
+        t[sel] = t[sel] * ratio + 0.3
+        rr[sel] = rr[sel] * ratio + 0.3
+        b[sel] = b[sel] * ratio + 0.3
+    box = np.floor(np.stack([lft, t, rr, b], axis=1) + 0.5).astype(np.int64).tolist()
+    conf = smap[rows, cols].astype(np.float64)
+    order = np.argsort(-conf, kind="stable").tolist()     # descending, ties in scan order
+    conf = conf.tolist()
+    return _nms([Detection(*box[i], conf[i]) for i in order], options)
+
+
+def scores_to_detections_reference(scores: np.ndarray, tiles, options: MMODOptions, scale: int,
+                         offset: int, threshold: float = 0.0) -> list[Detection]:
+    """`scores_to_detections` one window at a time in Python (the tests' reference)."""
     smap = np.asarray(scores).reshape(scores.shape[-2], scores.shape[-1])
     rows, cols = np.nonzero(smap > threshold)
     ratio = PYRAMID_N / (PYRAMID_N - 1.0)

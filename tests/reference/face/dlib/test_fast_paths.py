@@ -52,3 +52,19 @@ def test_closed_form_similarity_equals_umeyama(seed):
         a, b = _similarity_2x2_centred([tuple(p) for p in centred],
                                        float((centred ** 2).sum(axis=1).mean()), cur.reshape(-1).tolist())
         assert np.allclose([[a, -b], [b, a]], ref, rtol=1e-9, atol=1e-12)
+
+
+def test_vectorised_scan_matches_the_per_window_reference(engine, photos):
+    from reference.face.dlib.detector import scores_to_detections, scores_to_detections_reference
+
+    det = engine._detector
+    rng = np.random.default_rng(7)
+    for img in (photos["astronaut"], photos["t1"], photos["astronaut"][60:330, 100:408]):
+        tensor, tiles = det.pyramid(np.ascontiguousarray(img))
+        scores = det.session.run(None, {"pyramid": tensor})[0]
+        for threshold in (0.0, -0.5, -1.0):
+            args = (scores, tiles, det.options, det.scale, det.offset, threshold)
+            assert scores_to_detections(*args) == scores_to_detections_reference(*args)
+        noisy = rng.normal(size=scores.shape).astype(np.float32)     # many windows, all tiles
+        args = (noisy, tiles, det.options, det.scale, det.offset, 1.0)
+        assert scores_to_detections(*args) == scores_to_detections_reference(*args)
