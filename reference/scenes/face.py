@@ -174,9 +174,9 @@ class VerifyOut(Model):
 def verify(ctx: Ctx, inp: VerifyIn) -> VerifyOut:
     """Compares the capture with the person's template of the same model. Every attempt, passed
     or not, is stored with the terminal's liveness result and capture quality."""
-    person_view(ctx.db, inp.psn_no)
     emb = ctx.prepared
-    tid, tmpl = templates.template(ctx.db, inp.psn_no, emb.model_id, int(emb.vector.shape[0]))
+    tid, tmpl = templates.template(ctx.db, inp.psn_no, emb.model_id, int(emb.vector.shape[0]),
+                                   person_field="input.psn_no")
     threshold = ctx.state.face_core().threshold(emb.model_id)
     score = float(round(float(tmpl @ emb.vector), 6))
     matched = score >= threshold

@@ -150,3 +150,45 @@ def test_face_compact_command(store, capsys):
     out = capsys.readouterr().out
     assert "100 templates kept" in out and "reclaimed" in out
     assert main(["face", "compact", "--db", str(store.path.with_name("missing.db"))]) == 2
+
+
+def test_template_lookup_refusals_and_the_float32_read(store):
+    """1:1 verification's read: person, dimension and template checked in that order; the vector
+    comes from the plain float32 copy, and from the vec0 table for a model without that copy yet."""
+    from reference.errors import InvalidField, NotFound, TemplateMissing
+
+    rng = np.random.default_rng(7)
+    v = unit(rng, 2)
+    p, other = store.persons[0], store.persons[1]
+    tid, _ = _enrol(store, p, v[0])
+    db = store.db()
+    got_tid, tmpl = templates.template(db, p, "m", 512, person_field="input.psn_no")
+    assert got_tid == tid and tmpl.dtype == np.float32
+    np.testing.assert_array_equal(tmpl, v[0])
+    with pytest.raises(NotFound) as e:
+        templates.template(db, "NOSUCHPERSON", "m", 512, person_field="input.psn_no")
+    assert e.value.field == "input.psn_no"
+    with pytest.raises(TemplateMissing):  # without person_field, an unknown person has no template
+        templates.template(db, "NOSUCHPERSON", "m", 512)
+    with pytest.raises(InvalidField):
+        templates.template(db, p, "m", 256, person_field="input.psn_no")
+    with pytest.raises(TemplateMissing):
+        templates.template(db, other, "m", 512, person_field="input.psn_no")
+    with pytest.raises(TemplateMissing):  # a model nobody enrolled with
+        templates.template(db, p, "other-model", 512, person_field="input.psn_no")
+    # Re-enrolment and erasure are seen at once (no cache to invalidate).
+    new, _ = _enrol(store, p, v[1])
+    got_tid, tmpl = templates.template(db, p, "m", 512)
+    assert got_tid == new
+    np.testing.assert_array_equal(tmpl, v[1])
+    with store.write() as w:
+        templates.delete(w, p)
+    with pytest.raises(TemplateMissing):
+        templates.template(db, p, "m", 512)
+    # A model from before the float32 copy existed: read from vec0 until its next write.
+    tid2, _ = _enrol(store, other, v[0])
+    with store.write() as w:
+        w.execute(f"DROP TABLE {_tables(store)[2]}")
+    got_tid, tmpl = templates.template(db, other, "m", 512, person_field="input.psn_no")
+    assert got_tid == tid2
+    np.testing.assert_array_equal(tmpl, v[0])
