@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     detector = adapter.inner._detector
     det, rec = TimedSession(detector.session), TimedSession(adapter.inner._rec)
     detector.session, adapter.inner._rec = det, rec
-    pyr = TimedSession(detector.pyramid_session) if detector.pyramid_session is not None else None
+    pyr = getattr(detector, "pyramid_session", None)
+    pyr = TimedSession(pyr) if pyr is not None else None
     if pyr is not None:
         detector.pyramid_session = pyr
     sessions = [s for s in (det, rec, pyr) if s is not None]
