@@ -39,6 +39,9 @@ class Db:
 
     def __init__(self, conn: apsw.Connection) -> None:
         self.conn = conn
+        # Per-connection memo of facts that only change with a schema change (e.g. a model's
+        # table name); a user must detect a stale entry by its statement failing.
+        self.cache: dict[str, Any] = {}
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> None:
         for _ in self.conn.execute(sql, params):

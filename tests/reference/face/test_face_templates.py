@@ -192,3 +192,36 @@ def test_template_lookup_refusals_and_the_float32_read(store):
     got_tid, tmpl = templates.template(db, other, "m", 512, person_field="input.psn_no")
     assert got_tid == tid2
     np.testing.assert_array_equal(tmpl, v[0])
+
+
+def test_template_read_follows_other_connections_and_compaction(store):
+    """The remembered float32 table name never hides a change: re-enrolment and erasure through
+    another connection (as by another process) are read at once, and after a compaction renamed
+    the tables the name is looked up again."""
+    rng = np.random.default_rng(8)
+    v = unit(rng, 3)
+    p = store.persons[0]
+    _enrol(store, p, v[0])
+    db = store.db()
+    np.testing.assert_array_equal(templates.template(db, p, "m", 512)[1], v[0])  # name now remembered
+    other = open_store(store.path)
+    try:
+        with other.write() as w:
+            new, _ = templates.enrol(w, psn_no=p, model_id="m", vector=v[1], source="embedding", now=NOW,
+                                     institution_code="HA", terminal_id=None, quality=None, liveness_passed=True)
+        tid, tmpl = templates.template(db, p, "m", 512, person_field="input.psn_no")
+        assert tid == new
+        np.testing.assert_array_equal(tmpl, v[1])
+        templates.compact(other)
+        assert _tables(store)[0].endswith("_g1")
+        tid, tmpl = templates.template(db, p, "m", 512, person_field="input.psn_no")
+        assert tid == new
+        np.testing.assert_array_equal(tmpl, v[1])
+        with other.write() as w:
+            templates.delete(w, p)
+        from reference.errors import TemplateMissing
+
+        with pytest.raises(TemplateMissing):
+            templates.template(db, p, "m", 512)
+    finally:
+        other.close()
