@@ -101,7 +101,10 @@ class FaceCore:
         """Embed a `FaceCapture` (see reference.scenes.face) — runs outside the write lock."""
         if capture.embedding is not None:
             try:
-                vec = normalise(np.asarray(capture.embedding, dtype=np.float32))
+                # The validated capture keeps its embedding as an array (converting the 512-float
+                # list again would cost another few µs per verification).
+                given = getattr(capture, "_vector", None)
+                vec = normalise(np.asarray(capture.embedding if given is None else given, dtype=np.float32))
             except ValueError as exc:
                 raise InvalidField(str(exc), field="input.capture.embedding") from None
             return Embedding(capture.embedding_model, vec, "embedding")

@@ -4,7 +4,7 @@ template erasure, 1:N identification (人脸检索) and the duplicates enrolment
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from reference.codes import Scene
 from reference.context import Ctx
@@ -36,6 +36,7 @@ class FaceCapture(Model):
     )
     quality: float | None = Field(None, ge=0, le=1, description="Capture quality reported by the terminal")
     liveness: Liveness | None = None
+    _vector: np.ndarray | None = PrivateAttr(None)  # `embedding` as an array, once validated
 
     @model_validator(mode="after")
     def _one_source(self) -> FaceCapture:
@@ -45,8 +46,10 @@ class FaceCapture(Model):
             if not self.embedding_model:
                 raise ValueError("embedding_model is required with an embedding")
             # numpy, not a Python loop: this check was a third of a verification's server time.
-            if not np.isfinite(np.asarray(self.embedding, dtype=np.float64)).all():
+            vector = np.asarray(self.embedding, dtype=np.float64)
+            if not np.isfinite(vector).all():
                 raise ValueError("embedding contains a non-finite number")
+            self._vector = vector  # the face core starts from this array, not from the list again
         return self
 
 
