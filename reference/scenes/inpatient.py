@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from reference.clock import to_cst
 from reference.context import Ctx
 from reference.envelope import Model
 from reference.errors import InvalidField
 from reference.scenes import face
+from reference.scenes.periods import PeriodIn
 from reference.services import inpatient as svc
 from reference.services import inpatient_indicators as indicators
 from reference.services.registry import check_certno, person_view
@@ -374,18 +375,9 @@ def bed_check_query(ctx: Ctx, inp: TaskQueryIn) -> TaskListOut:
         ctx.db, code, open_only=inp.open_only, since_task_id=inp.since_task_id, now=ctx.now(), limit=inp.limit)])
 
 
-class IndicatorsIn(Model):
-    start: date = Field(description="First day of the period (inclusive)")
+class IndicatorsIn(PeriodIn):
     end: date = Field(description="Last day of the period (inclusive); only closed days count")
     fixmedins_code: str | None = Field(None, description="One institution; all in scope when omitted")
-
-    @model_validator(mode="after")
-    def _order(self):
-        if self.end < self.start:
-            raise ValueError("end is before start")
-        if (self.end - self.start).days > 366:
-            raise ValueError("a period is at most 366 days")
-        return self
 
 
 class IndicatorRow(Model):

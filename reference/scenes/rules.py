@@ -5,18 +5,19 @@ plans (RULE-7, PH-6), rule statistics (RULE-6) and decision replay."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from reference.clock import CST, to_cst
+from reference.clock import to_cst
 from reference.codes import Scene, code_enum
 from reference.context import Ctx
 from reference.envelope import Model
 from reference.errors import InvalidField, OutOfScope
 from reference.rules import engine, leads, releases, stats
 from reference.rules.library import RuleChange, diff
+from reference.scenes.periods import PeriodIn
 from reference.services import settlements as svc
 from reference.transactions import BUREAU_ROLES, transaction
 
@@ -119,22 +120,6 @@ def release_publish(ctx: Ctx, inp: VersionIn) -> DraftOut:
     rs = releases.publish(ctx.db, version=inp.version, today=ctx.now().date(), now=ctx.now_iso())
     base = releases.get(ctx.db, rs.base_version)[0] if rs.base_version else rs
     return DraftOut(version=rs.version, status="published", effective_from=rs.effective_from, diff=diff(base, rs))
-
-
-class PeriodIn(Model):
-    start: date = Field(description="First day of the period (inclusive)")
-    end: date = Field(description="Last day of the period (inclusive)")
-
-    @model_validator(mode="after")
-    def _order(self):
-        if self.end < self.start:
-            raise ValueError("end is before start")
-        if (self.end - self.start).days > 366:
-            raise ValueError("a period is at most 366 days")
-        return self
-
-    def bounds(self) -> tuple[datetime, datetime]:
-        return (datetime.combine(self.start, time(), CST), datetime.combine(self.end + timedelta(days=1), time(), CST))
 
 
 class SimulateIn(PeriodIn):

@@ -1,0 +1,29 @@
+"""Input models shared by transactions that cover a period of business days."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from pydantic import Field, model_validator
+
+from reference.clock import CST
+from reference.envelope import Model
+
+MAX_PERIOD_DAYS = 366
+
+
+class PeriodIn(Model):
+    start: date = Field(description="First day of the period (inclusive)")
+    end: date = Field(description="Last day of the period (inclusive)")
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        if (self.end - self.start).days > MAX_PERIOD_DAYS:
+            raise ValueError(f"a period is at most {MAX_PERIOD_DAYS} days")
+        return self
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[start 00:00, day after end 00:00) in China Standard Time."""
+        return (datetime.combine(self.start, time(), CST), datetime.combine(self.end + timedelta(days=1), time(), CST))
