@@ -411,12 +411,7 @@ def scores_to_detections_reference(scores: np.ndarray, tiles, options: MMODOptio
             lft, t, rr, b = lft * ratio + 0.3, t * ratio + 0.3, rr * ratio + 0.3, b * ratio + 0.3
         cands.append(Detection(_round(lft), _round(t), _round(rr), _round(b), float(smap[r, c])))
     cands.sort(key=lambda d: d.confidence, reverse=True)
-    final: list[Detection] = []
-    for d in cands:
-        if any(_overlaps(k, d, options.nms_iou, options.nms_covered) for k in final):
-            continue
-        final.append(d)
-    return final
+    return _nms(cands, options)
 
 
 def pyramid_up2(image_rgb: np.ndarray) -> np.ndarray:

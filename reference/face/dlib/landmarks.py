@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .chips import similarity_transform
 from .serialize import DatFormatError
 
 SOURCE_FILE = "shape_predictor_5_face_landmarks.dat"
@@ -213,23 +214,7 @@ def parse_shape_predictor(data: bytes, source: str = SOURCE_FILE,
 
 def _similarity_2x2(from_pts: np.ndarray, to_pts: np.ndarray) -> np.ndarray:
     """dlib's ``find_similarity_transform`` (Umeyama), the 2x2 part, in double."""
-    f = from_pts.astype(np.float64)
-    t = to_pts.astype(np.float64)
-    mf, mt = f.mean(axis=0), t.mean(axis=0)
-    fc, tc = f - mf, t - mt
-    sigma_from = float((fc ** 2).sum(axis=1).mean())
-    cov = (tc[:, :, None] * fc[:, None, :]).mean(axis=0)
-    u, d, vt = np.linalg.svd(cov)
-    s = np.eye(2)
-    det_cov = np.linalg.det(cov)
-    if det_cov < 0 or (det_cov == 0 and np.linalg.det(u) * np.linalg.det(vt) < 0):
-        if d[1] < d[0]:
-            s[1, 1] = -1
-        else:
-            s[0, 0] = -1
-    rot = u @ s @ vt
-    c = 1.0 if sigma_from == 0 else float(np.trace(np.diag(d) @ s)) / sigma_from
-    return c * rot
+    return similarity_transform(from_pts, to_pts)[0]
 
 
 def _intensity(image: np.ndarray) -> np.ndarray:
