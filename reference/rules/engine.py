@@ -232,14 +232,17 @@ def simulate(db: Db, live: RuleSet, draft: RuleSet, start: datetime, end: dateti
     live_flagged: dict[str, set[str]] = defaultdict(set)
     draft_flagged: dict[str, set[str]] = defaultdict(set)
     draft_component_hits: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    institutions: dict[str | None, dict | None] = {}
     for r in rows:
         if r["hit"]:
             live_flagged[r["rule_id"]].add(r["subject_id"])
         rule = draft.rules.get(r["rule_id"])
         if rule is None or not rule.enabled or r["stage"] not in rule.stages:
             continue
-        inst = _institution(db, r["institution_code"])
-        v = evaluators[rule.id].decide(json.loads(r["facts"]), rule.resolve(inst))
+        code = r["institution_code"]
+        if code not in institutions:
+            institutions[code] = _institution(db, code)
+        v = evaluators[rule.id].decide(json.loads(r["facts"]), rule.resolve(institutions[code]))
         if v.hit:
             draft_flagged[rule.id].add(r["subject_id"])
             draft_component_hits[rule.id].append({
