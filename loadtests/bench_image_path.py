@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     chip = adapter.inner.chip(astronaut, face.landmarks)
     kinds = {
         f"full photo {portrait.shape[1]}x{portrait.shape[0]} JPEG": {"image_b64": _b64(portrait, ".jpg")},
+        "aligned 150x150 chip JPEG": {"image_b64": _b64(chip, ".jpg"), "aligned": True},
         "aligned 150x150 chip PNG": {"image_b64": _b64(chip, ".png"), "aligned": True},
     }
     with TestClient(app, base_url="http://bench") as tc:

@@ -11,6 +11,7 @@ Locust's statistics when the answer is not a JSON envelope with ``infcode`` 0.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -123,11 +124,21 @@ class PreEncoded(dict):
     embedding_json: str
 
 
-def embedding_capture(vector: np.ndarray, model_id: str) -> PreEncoded:
-    """A terminal-computed embedding capture (6 decimals keep the JSON small)."""
+def embedding_capture(vector: np.ndarray, model_id: str, encoding: str = "b64") -> dict[str, Any]:
+    """A terminal-computed embedding capture.
+
+    ``encoding="b64"`` (the default, what a terminal's face SDK hands out): ``embedding_b64``, the
+    base64 of the little-endian float32 bytes. ``encoding="json"``: ``embedding``, a JSON list
+    rounded to 6 decimals, returned as `PreEncoded` so that the load generator turns the floats
+    into text once, not on every request."""
+    common = {"embedding_model": model_id, "quality": 0.9, "liveness": {"passed": True, "score": 0.97, "method": "ir"}}
+    if encoding == "b64":
+        blob = np.ascontiguousarray(vector, dtype="<f4").tobytes()
+        return {"embedding_b64": base64.b64encode(blob).decode("ascii"), **common}
+    if encoding != "json":
+        raise ValueError(f"encoding must be b64 or json, not {encoding!r}")
     emb = [round(float(x), 6) for x in vector]
-    cap = PreEncoded(embedding=emb, embedding_model=model_id, quality=0.9,
-                     liveness={"passed": True, "score": 0.97, "method": "ir"})
+    cap = PreEncoded(embedding=emb, **common)
     cap.embedding_json = json.dumps(emb)
     return cap
 
@@ -135,13 +146,14 @@ def embedding_capture(vector: np.ndarray, model_id: str) -> PreEncoded:
 class CapturePool:
     """Pre-computed captures, so that a Locust user spends its time sending, not drawing vectors."""
 
-    def __init__(self, persons: list[str], model_id: str, seed: int, size: int = 64) -> None:
+    def __init__(self, persons: list[str], model_id: str, seed: int, size: int = 64, encoding: str = "b64") -> None:
         faces = SyntheticFaces(model_id=model_id) if model_id != SyntheticFaces().model_id else SyntheticFaces()
         rng = np.random.default_rng(seed)
         picks = rng.choice(len(persons), size=min(size, len(persons)), replace=False)
-        self.genuine = [(persons[i], embedding_capture(faces.capture(persons[i], rng), model_id)) for i in picks]
+        self.genuine = [(persons[i], embedding_capture(faces.capture(persons[i], rng), model_id, encoding))
+                        for i in picks]
         # An impostor: someone else's face presented for this person.
-        self.impostor = [(persons[i], embedding_capture(faces.capture(f"stranger-{seed}-{i}", rng), model_id))
+        self.impostor = [(persons[i], embedding_capture(faces.capture(f"stranger-{seed}-{i}", rng), model_id, encoding))
                          for i in picks[: max(1, len(picks) // 8)]]
         self._rng = rng
 

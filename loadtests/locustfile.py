@@ -5,7 +5,9 @@ User classes (pick them by name on Locust's command line):
 - `NoopUser`           — transaction 1001 (ping): the cost of a signed transaction with no work,
                          the baseline the 1:1 throughput target is measured against;
 - `VerifyUser`         — 1:1 verification (2002) with a terminal-computed embedding: the bulk of
-                         real traffic (every inpatient daily check, every pharmacy sale);
+                         real traffic (every inpatient daily check, every pharmacy sale); the
+                         embedding travels as `embedding_b64` (float32 blob, what face SDKs emit);
+- `VerifyJsonUser`     — the same with the embedding as a JSON list of numbers (`embedding`);
 - `EnrolUser`          — enrolment (2001), re-enrolling gallery persons (replaces their template);
 - `IdentifyUser`       — 1:N identification (2004) over the seeded gallery;
 - `MixedSceneUser`     — a terminal's day: verifications across scenes, heartbeats, occasional
@@ -39,6 +41,7 @@ def world() -> LoadWorld:
 
 class _TerminalUser(FastHttpUser):
     abstract = True
+    embedding_encoding = "b64"  # captures carry `embedding_b64` (float32 blob); "json": a list of numbers
     wait_time = constant(0)  # closed loop: each user sends its next request as soon as it has an answer
     connection_timeout = 30.0
     network_timeout = 60.0
@@ -48,7 +51,7 @@ class _TerminalUser(FastHttpUser):
         self.n = next(_user_seq)
         creds = w.terminals[self.n % len(w.terminals)]
         self.terminal = LocustTerminal(self.client, w.base_url, creds)
-        self.captures = CapturePool(w.persons, w.model_id, seed=1000 + self.n)
+        self.captures = CapturePool(w.persons, w.model_id, seed=1000 + self.n, encoding=self.embedding_encoding)
 
     def verify(self, scene: str = "pharmacy", impostor_share: float = 0.05) -> None:
         psn, capture = self.captures.pick(impostor_share)
@@ -73,6 +76,12 @@ class VerifyUser(_TerminalUser):
     @task
     def verify_task(self) -> None:
         self.verify()
+
+
+class VerifyJsonUser(VerifyUser):
+    """`VerifyUser` with the embedding as a JSON list of 512 numbers (`capture.embedding`)."""
+
+    embedding_encoding = "json"
 
 
 class EnrolUser(_TerminalUser):

@@ -39,7 +39,8 @@ def make_clock(settings: Settings) -> Clock:
 
 
 def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
-    store = open_store(settings.db_path, settings.sqlite_synchronous)
+    store = open_store(settings.db_path, settings.sqlite_synchronous, settings.sqlite_wal_autocheckpoint,
+                       settings.sqlite_cache_mib)
     state = AppState(settings=settings, store=store, clock=clock or make_clock(settings))
     from reference.rules.releases import ensure_baseline
     from reference.services.bootstrap import ensure_region

@@ -7,22 +7,31 @@ Routes:
 - `GET /healthz`     — liveness for load balancers; unauthenticated, reveals nothing.
 - `GET /openapi.json`, `/docs` — the interface, generated from the transaction registry.
 
-Everything else goes through `Gateway.handle`, in a worker thread (storage is synchronous).
+Everything else goes through `Gateway.handle`, in a worker thread (storage is synchronous), in
+one of two bounded lanes: requests carrying an image (`"image_b64"` in the body: face detection and
+embedding, tens of milliseconds outside the GIL) get `image_threads` threads, everything else
+`request_threads`. A burst of photos therefore never takes the threads that pings, verifications
+with an embedding and scene messages need; and light transactions do not pile up in dozens of
+threads contending for the GIL and the single SQLite writer.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from reference import errors as E
 from reference.api.gateway import Gateway
 from reference.api.openapi import build_openapi
 from reference.config import Settings
 from reference.state import AppState, build_state
+
+IMAGE_MARK = b'"image_b64"'  # a capture with an image: routed to the image lane
 
 
 def _json(status: int, payload: dict) -> Response:
@@ -56,13 +65,22 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     )
     app.state.scenemon = state
     app.state.gateway = gateway
+    lanes: dict[str, anyio.CapacityLimiter] = {}  # made on first use, inside the event loop
+
+    def lane(body: bytes) -> anyio.CapacityLimiter:
+        if not lanes:
+            lanes["light"] = anyio.CapacityLimiter(state.settings.request_threads)
+            lanes["image"] = anyio.CapacityLimiter(state.settings.image_threads)
+        return lanes["image" if IMAGE_MARK in body else "light"]
 
     async def dispatch(request: Request, infno: str | None) -> Response:
         try:
             body = await _read_body(request, state.settings.max_body_bytes)
         except E.BodyTooLarge as exc:
             return _json(exc.http_status, gateway._error(exc, None, gateway._now_str()))
-        status, payload = await run_in_threadpool(gateway.handle, infno, request.headers, body)
+        status, payload = await anyio.to_thread.run_sync(
+            functools.partial(gateway.handle, infno, request.headers, body), limiter=lane(body)
+        )
         return _json(status, payload)
 
     @app.post("/tx/{infno}", include_in_schema=False)

@@ -113,7 +113,13 @@ class Gateway:
         if not ts.isdigit():
             raise E.Unauthenticated("must be Unix time in whole seconds", field=signing.HEADER_TIMESTAMP)
         db = self.state.store.db()
-        row = db.one("SELECT * FROM principals WHERE id = ?", (sender,))
+        # One statement for the sender and, for a terminal, its certification status.
+        row = db.one(
+            "SELECT p.*, t.status AS terminal_status, t.terminal_id IS NOT NULL AS terminal_known"
+            " FROM principals p LEFT JOIN terminals t ON p.kind = 'terminal' AND t.terminal_id = p.id"
+            " WHERE p.id = ?",
+            (sender,),
+        )
         if row is None or not row["active"]:
             raise E.Unauthenticated("unknown or disabled sender", field=signing.HEADER_SENDER)
         if not signing.verify(row["secret"], ts, nonce, body, sig):
@@ -124,11 +130,9 @@ class Gateway:
                 f"{int(skew)} s from server time, allowed {self.state.settings.signature_max_skew_s} s",
                 field=signing.HEADER_TIMESTAMP,
             )
-        if row["kind"] == "terminal":
-            term = db.one("SELECT status FROM terminals WHERE terminal_id = ?", (sender,))
-            if term is None or term["status"] != "certified":
-                status = term["status"] if term else "unregistered"
-                raise E.DeviceNotCertified(f"terminal {sender} is {status}", field=signing.HEADER_SENDER)
+        if row["kind"] == "terminal" and row["terminal_status"] != "certified":
+            status = row["terminal_status"] if row["terminal_known"] else "unregistered"
+            raise E.DeviceNotCertified(f"terminal {sender} is {status}", field=signing.HEADER_SENDER)
         principal = Principal(
             id=row["id"], kind=row["kind"], role=row["role"],
             institution_code=row["institution_code"], district_code=row["district_code"],
@@ -184,9 +188,10 @@ class Gateway:
         body_hash = hashlib.sha256(body).hexdigest()
         store = self.state.store
         with store.write() as db:
-            if db.scalar("SELECT 1 FROM nonces WHERE sender=? AND nonce=?", (p.id, nonce)):
+            db.execute("INSERT INTO nonces(sender, nonce, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING",
+                       (p.id, nonce, ts))
+            if not db.changes:  # the (sender, nonce) row existed: nothing inserted
                 raise E.ReplayedNonce("already used by this sender", field=signing.HEADER_NONCE)
-            db.execute("INSERT INTO nonces(sender, nonce, seen_at) VALUES (?,?,?)", (p.id, nonce, ts))
             self._requests += 1
             if self._requests % NONCE_PURGE_EVERY == 0:
                 horizon = int(self.state.wall_time()) - 2 * self.state.settings.signature_max_skew_s

@@ -99,14 +99,13 @@ class FaceCore:
 
     def from_capture(self, capture) -> Embedding:
         """Embed a `FaceCapture` (see reference.scenes.face) — runs outside the write lock."""
-        if capture.embedding is not None:
+        given = capture.embedding_vector()
+        if given is not None:
+            field = "embedding_b64" if capture.embedding_b64 is not None else "embedding"
             try:
-                # The validated capture keeps its embedding as an array (converting the 512-float
-                # list again would cost another few µs per verification).
-                given = getattr(capture, "_vector", None)
-                vec = normalise(np.asarray(capture.embedding if given is None else given, dtype=np.float32))
+                vec = normalise(np.asarray(given, dtype=np.float32))
             except ValueError as exc:
-                raise InvalidField(str(exc), field="input.capture.embedding") from None
+                raise InvalidField(str(exc), field=f"input.capture.{field}") from None
             return Embedding(capture.embedding_model, vec, "embedding")
         image = decode_image(capture.image_b64)
         vec = self.engine().embed(image, aligned=capture.aligned)

@@ -117,7 +117,7 @@ class BitMirror:
 
     def __init__(self, store: Store, model_id: str) -> None:
         self.model_id = model_id
-        self._conn = connect(store.path, store.synchronous)
+        self._conn = connect(store.path, store.synchronous, store.wal_autocheckpoint, store.cache_mib)
         self._lock = threading.Lock()
         self.last_seq: int | None = None  # None: never loaded
         self.reloads = 0  # full loads so far (observable by tests)

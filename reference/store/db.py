@@ -28,6 +28,14 @@ import sqlite_vec
 
 Row = dict[str, Any]
 BUSY_TIMEOUT_MS = 10_000
+# WAL pages before a commit checkpoints (SQLite's default is 1000). A write transaction here dirties
+# 4-9 pages, mostly the same hot pages (table and index tails); checkpointing 10x less often
+# copies each of them once instead of ten times: see the setting `sqlite_wal_autocheckpoint`.
+DEFAULT_WAL_AUTOCHECKPOINT = 10_000
+# Page cache per connection (setting `sqlite_cache_mib`; SQLite's default is 2 MiB): the nonce and
+# message indexes have random keys, and a cache smaller than their recent part costs a read and a
+# dirty page per request once a server has been busy for a few minutes.
+DEFAULT_CACHE_MIB = 64
 
 
 def _row_trace(cursor: apsw.Cursor, row: tuple) -> Row:
@@ -73,7 +81,9 @@ class Db:
         return self.conn.changes()
 
 
-def connect(path: Path | str, synchronous: str = "NORMAL") -> apsw.Connection:
+def connect(path: Path | str, synchronous: str = "NORMAL",
+            wal_autocheckpoint: int = DEFAULT_WAL_AUTOCHECKPOINT,
+            cache_mib: int = DEFAULT_CACHE_MIB) -> apsw.Connection:
     conn = apsw.Connection(str(path))
     conn.set_busy_timeout(BUSY_TIMEOUT_MS)
     conn.enable_load_extension(True)
@@ -83,15 +93,20 @@ def connect(path: Path | str, synchronous: str = "NORMAL") -> apsw.Connection:
         pass
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
+    conn.execute(f"PRAGMA cache_size={-1024 * int(cache_mib)}")  # negative: KiB, not pages
     return conn
 
 
 class Store:
     """The database: per-thread connections and a serialised write transaction."""
 
-    def __init__(self, path: Path | str, synchronous: str = "NORMAL") -> None:
+    def __init__(self, path: Path | str, synchronous: str = "NORMAL",
+                 wal_autocheckpoint: int = DEFAULT_WAL_AUTOCHECKPOINT, cache_mib: int = DEFAULT_CACHE_MIB) -> None:
         self.path = Path(path)
         self.synchronous = synchronous
+        self.wal_autocheckpoint = wal_autocheckpoint
+        self.cache_mib = cache_mib
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._all: list[apsw.Connection] = []
@@ -100,7 +115,7 @@ class Store:
     def db(self) -> Db:
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = connect(self.path, self.synchronous)
+            conn = connect(self.path, self.synchronous, self.wal_autocheckpoint, self.cache_mib)
             with self._all_lock:
                 self._all.append(conn)
             db = self._local.db = Db(conn)
@@ -172,10 +187,11 @@ def migrate(store: Store) -> int:
     return current
 
 
-def open_store(path: Path | str, synchronous: str = "NORMAL") -> Store:
+def open_store(path: Path | str, synchronous: str = "NORMAL",
+               wal_autocheckpoint: int = DEFAULT_WAL_AUTOCHECKPOINT, cache_mib: int = DEFAULT_CACHE_MIB) -> Store:
     path = Path(path)
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
-    store = Store(path, synchronous)
+    store = Store(path, synchronous, wal_autocheckpoint, cache_mib)
     migrate(store)
     return store

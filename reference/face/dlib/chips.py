@@ -155,6 +155,18 @@ def _grid(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _sample_bilinear(img: np.ndarray, m: np.ndarray, t: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """The chip's pixels: compiled (`kernels.sample_bilinear`) for a uint8 H×W×C source, the
+    numpy form otherwise. Both are dlib's arithmetic; the tests compare them."""
+    if img.dtype == np.uint8 and img.ndim == 3:
+        from .kernels import sample_bilinear
+
+        return sample_bilinear(np.ascontiguousarray(img), np.ascontiguousarray(m, dtype=np.float64),
+                               np.ascontiguousarray(t, dtype=np.float64), rows, cols)
+    return sample_bilinear_reference(img, m, t, rows, cols)
+
+
+def sample_bilinear_reference(img: np.ndarray, m: np.ndarray, t: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """`_sample_bilinear` in numpy (the compiled kernel's reference)."""
     cc, rr = _grid(rows, cols)
     px = m[0, 0] * cc + m[0, 1] * rr + t[0]
     py = m[1, 0] * cc + m[1, 1] * rr + t[1]

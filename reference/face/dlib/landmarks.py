@@ -245,6 +245,11 @@ def _similarity_2x2_centred(from_centred: list[tuple[float, float]], sigma_from:
     return sa / n / sigma_from, sb / n / sigma_from
 
 
+def _index_type(model: ShapePredictorModel) -> type:
+    top = max(int(model.split_idx1.max(initial=0)), int(model.split_idx2.max(initial=0)))
+    return np.int16 if top < 2 ** 15 else np.int32
+
+
 class ShapePredictor:
     def __init__(self, model: ShapePredictorModel) -> None:
         self.m = model
@@ -278,6 +283,19 @@ class ShapePredictor:
         self._init_sigma = float((centred ** 2).sum(axis=1).mean())
         if self._init_sigma <= 0:
             raise ValueError("degenerate initial shape")
+        # the same model laid out for the compiled cascade (`kernels.landmark_cascade`)
+        self._kernel_args = (
+            np.ascontiguousarray(model.initial_shape, dtype=np.float32),
+            np.ascontiguousarray(centred[:, 0]), np.ascontiguousarray(centred[:, 1]), self._init_sigma,
+            np.ascontiguousarray(model.deltas, dtype=np.float32),
+            # 16-bit feature indexes (a level has a few hundred feature pixels): the split tables
+            # are read with the caches cold after the detector's CNN, so smaller is faster
+            np.ascontiguousarray(model.anchor_idx, dtype=np.int32),
+            np.ascontiguousarray(model.split_idx1, dtype=_index_type(model)),
+            np.ascontiguousarray(model.split_idx2, dtype=_index_type(model)),
+            np.ascontiguousarray(model.split_thresh, dtype=np.float32),
+            np.ascontiguousarray(model.leaf_values, dtype=np.float32), self.depth,
+        )
 
     @classmethod
     def load(cls, path: Path) -> ShapePredictor:
@@ -291,7 +309,22 @@ class ShapePredictor:
         them to whole pixels; the caller decides (see `engine.DlibEngine.landmarks`).
 
         ``intensity`` (H, W) may be passed to reuse a precomputed grey image; otherwise only
-        the sampled pixels of ``image`` are converted."""
+        the sampled pixels of ``image`` are converted. A uint8 colour image goes through the
+        compiled cascade (`kernels.landmark_cascade`); anything else through `reference`."""
+        img = np.asarray(image)
+        if intensity is None and img.ndim == 3 and img.shape[2] >= 3 and img.dtype == np.uint8:
+            from .kernels import landmark_cascade
+
+            left, top, right, bottom = (float(v) for v in box)
+            flat = np.ascontiguousarray(img).reshape(-1, img.shape[2])
+            return landmark_cascade(flat, img.shape[0], img.shape[1], left, top, right - left, bottom - top,
+                                    *self._kernel_args)
+        return self.reference(img, box, intensity)
+
+    def reference(self, image: np.ndarray, box: tuple[int, int, int, int],
+                  intensity: np.ndarray | None = None) -> np.ndarray:
+        """The cascade in numpy: the compiled kernel's reference (tests compare the two), and
+        the path for grey images and precomputed intensities."""
         img = np.asarray(image)
         h, w = img.shape[:2]
         left, top, right, bottom = (float(v) for v in box)
@@ -310,8 +343,12 @@ class ShapePredictor:
         for level in range(self.n_levels):
             cur = shape.reshape(-1, 2)
             a, b = _similarity_2x2_centred(self._init_centred, self._init_sigma, shape.tolist())
-            tform_t = np.array([[a, b], [-b, a]], dtype=np.float32)  # the transform, transposed
-            pts = m.deltas[level] @ tform_t + cur[self._anchor[level]]   # float32, normalised space
+            # the transform [[a, -b], [b, a]] applied to each delta as dlib writes it, in float32
+            # (x = a*dx + (-b)*dy): not as a matmul, whose BLAS kernel may round differently
+            a32, b32 = np.float32(a), np.float32(b)
+            d = m.deltas[level]
+            pts = np.stack([d[:, 0] * a32 + d[:, 1] * -b32, d[:, 0] * b32 + d[:, 1] * a32], axis=1)
+            pts += cur[self._anchor[level]]                          # float32, normalised space
             pf = pts.astype(np.float64)
             pf *= scale
             pf += origin

@@ -86,3 +86,21 @@ def test_erasure_removes_templates(world):
     assert world.bureau.call("2003", {"psn_no": p})["deleted"] == 1
     r = term.send("2002", {"psn_no": p, "scene": "inpatient", "capture": _cap(FACES.capture(p, rng))})
     assert r.infcode == 5003
+
+
+@pytest.mark.req("HD-2", "PH-3")
+def test_embedding_b64_verifies_like_the_list(world):
+    import base64
+
+    rng = np.random.default_rng(6)
+    term = world.terminal()
+    p = world.persons[0]
+    term.call("2001", {"psn_no": p, "capture": _cap(FACES.capture(p, rng))})
+    probe = FACES.capture(p, rng).astype(np.float32)
+    as_list = term.call("2002", {"psn_no": p, "scene": "pharmacy", "capture": _cap(probe)})
+    blob = {"embedding_b64": base64.b64encode(probe.astype("<f4").tobytes()).decode(),
+            "embedding_model": FACES.model_id, "liveness": {"passed": True}}
+    as_blob = term.call("2002", {"psn_no": p, "scene": "pharmacy", "capture": blob})
+    assert as_blob["passed"] and as_blob["score"] == as_list["score"]
+    bad = term.send("2002", {"psn_no": p, "scene": "pharmacy", "capture": {**blob, "embedding_b64": "@@@@"}})
+    assert bad.infcode == 1001 and bad.envelope["err_field"] == "input.capture.embedding_b64"

@@ -68,3 +68,41 @@ def test_vectorised_scan_matches_the_per_window_reference(engine, photos):
         noisy = rng.normal(size=scores.shape).astype(np.float32)     # many windows, all tiles
         args = (noisy, tiles, det.options, det.scale, det.offset, 1.0)
         assert scores_to_detections(*args) == scores_to_detections_reference(*args)
+
+
+def test_compiled_landmark_cascade_equals_the_numpy_form(engine, photos):
+    """`kernels.landmark_cascade` (numba) and `ShapePredictor.reference` (numpy) on 400 random
+    boxes over both photographs, partly outside the image: the same floats, not just the same
+    rounded landmarks."""
+    pred = engine._predictor
+    rng = np.random.default_rng(7)
+    for name in ("astronaut", "t1"):
+        img = photos[name]
+        h, w = img.shape[:2]
+        for _ in range(200):
+            size = int(rng.integers(12, 320))
+            left, top = int(rng.integers(-60, w - 10)), int(rng.integers(-60, h - 10))
+            box = (left, top, left + size, top + size + int(rng.integers(-12, 12)))
+            np.testing.assert_array_equal(pred(img, box), pred.reference(img, box))
+
+
+def test_compiled_chip_sampling_equals_the_numpy_form(engine, photos, monkeypatch):
+    """`kernels.sample_bilinear` (numba) and `chips.sample_bilinear_reference` (numpy), through
+    `extract_chip`, for 300 random landmark sets (rotated, scaled, partly outside the photo)."""
+    from reference.face.dlib import chips
+
+    img = photos["astronaut"]
+    (face, _), = engine.embed_image(img)
+    rng = np.random.default_rng(8)
+    for _ in range(300):
+        marks = face.landmarks * rng.uniform(0.3, 2.0) + rng.normal(0, 40, size=(5, 2))
+        rect, angle, rows, cols = chips.chip_details(marks, 150, 0.25)
+        source = img if rng.random() < 0.5 else img[::2, ::2].copy()
+        m, t = np.array([[rng.uniform(-2, 2), rng.uniform(-2, 2)], [rng.uniform(-2, 2), rng.uniform(-2, 2)]]), \
+            rng.uniform(-100, 400, size=2)
+        np.testing.assert_array_equal(chips._sample_bilinear(source, m, t, rows, cols),
+                                      chips.sample_bilinear_reference(source, m, t, rows, cols))
+        compiled = chips.extract_chip(img, rect, angle, rows, cols)
+        with monkeypatch.context() as mp:
+            mp.setattr(chips, "_sample_bilinear", chips.sample_bilinear_reference)
+            np.testing.assert_array_equal(compiled, chips.extract_chip(img, rect, angle, rows, cols))
