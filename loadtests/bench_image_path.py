@@ -26,8 +26,10 @@ not onnxruntime. Its time is therefore also printed apart (``landmark model``), 
 overhead recomputed for the reading "model inference = detector + landmark model + recogniser"
 (``overhead 3 models``). Both readings are reported; neither column hides the other.
 
-Two capture kinds: a full photograph (JPEG, detect → align → embed) and an aligned 150×150 chip
-(PNG, embed only, where the fixed per-transaction cost weighs most). Medians over ``--repeat``.
+Three capture kinds: a full photograph (JPEG, detect → align → embed) and an aligned 150×150 chip
+(embed only, where the fixed per-transaction cost weighs most) as JPEG, what terminals send, and
+as PNG, lossless but ~0.3 ms more to decode. Medians over ``--repeat``. The figures move by
+±10 % between runs of this script on a shared 2-core VM (caches, neighbours): run it a few times.
 
     python -m loadtests.bench_image_path [--repeat 40] [--threads 1] [--model-dir DIR]
 """
