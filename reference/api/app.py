@@ -17,8 +17,10 @@ threads contending for the GIL and the single SQLite writer.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import weakref
 
 import anyio
 import anyio.to_thread
@@ -65,13 +67,18 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     )
     app.state.scenemon = state
     app.state.gateway = gateway
-    lanes: dict[str, anyio.CapacityLimiter] = {}  # made on first use, inside the event loop
+    # The lanes' limiters, made on first use inside each event loop that serves this app (a
+    # limiter belongs to the loop it was made in; tests start several loops over one app).
+    lanes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, anyio.CapacityLimiter]] = \
+        weakref.WeakKeyDictionary()
 
     def lane(body: bytes) -> anyio.CapacityLimiter:
-        if not lanes:
-            lanes["light"] = anyio.CapacityLimiter(state.settings.request_threads)
-            lanes["image"] = anyio.CapacityLimiter(state.settings.image_threads)
-        return lanes["image" if IMAGE_MARK in body else "light"]
+        loop = asyncio.get_running_loop()
+        mine = lanes.get(loop)
+        if mine is None:
+            mine = lanes[loop] = {"light": anyio.CapacityLimiter(state.settings.request_threads),
+                                  "image": anyio.CapacityLimiter(state.settings.image_threads)}
+        return mine["image" if IMAGE_MARK in body else "light"]
 
     async def dispatch(request: Request, infno: str | None) -> Response:
         try:

@@ -60,3 +60,25 @@ def test_images_do_not_hold_up_light_transactions_and_each_lane_is_bounded(one_t
     images = sorted(v for k, v in done.items() if k.startswith("image"))
     assert max(pings) < SLOW_S < images[0]          # the light lane never waited for a photo
     assert images[1] >= 2 * SLOW_S                   # one image thread: the second photo waited
+
+
+def test_one_app_serves_several_event_loops(tmp_path):
+    """Limiters are not shared between event loops (anyio's rule for its primitives): an app
+    started twice (two TestClients, two loops, as tests and embedding programs do) answers
+    concurrent requests that queue on its one-thread lane in both."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+
+    from device_mocks.client import Client
+
+    app = create_app(make_settings(tmp_path, request_threads=1))
+    try:
+        for _ in range(2):
+            with TestClient(app, base_url=BASE) as tc:
+                admin = Client(BASE, sender="city-admin", secret=ADMIN_SECRET, http=tc)
+                with ThreadPoolExecutor(6) as pool:
+                    results = list(pool.map(lambda _: admin.send("1001", {}).ok, range(24)))
+                assert results == [True] * 24
+    finally:
+        app.state.scenemon.store.close()
