@@ -78,7 +78,7 @@ def test_one_app_serves_several_event_loops(tmp_path):
             with TestClient(app, base_url=BASE) as tc:
                 admin = Client(BASE, sender="city-admin", secret=ADMIN_SECRET, http=tc)
                 with ThreadPoolExecutor(6) as pool:
-                    results = list(pool.map(lambda _: admin.send("1001", {}).ok, range(24)))
+                    results = list(pool.map(lambda _, c=admin: c.send("1001", {}).ok, range(24)))
                 assert results == [True] * 24
     finally:
         app.state.scenemon.store.close()
