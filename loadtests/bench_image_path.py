@@ -31,7 +31,11 @@ Three capture kinds: a full photograph (JPEG, detect → align → embed) and an
 as PNG, lossless but ~0.3 ms more to decode. Medians over ``--repeat``. The figures move by
 ±10 % between runs of this script on a shared 2-core VM (caches, neighbours): run it a few times.
 
-    python -m loadtests.bench_image_path [--repeat 40] [--threads 1] [--model-dir DIR]
+    python -m loadtests.bench_image_path [--repeat 40] [--threads 1] [--model-dir DIR] [--rounds 5]
+
+``--rounds N`` runs the measurement in N fresh processes one after another and adds, per capture
+kind, the range and median of the overhead over the rounds (on this shared 2-core VM one
+process's figure moves by about ±10 %; the rounds show how much).
 """
 
 from __future__ import annotations
@@ -102,7 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=40)
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (server setting)")
     ap.add_argument("--model-dir", type=Path, help="models root (dlib models in <dir>/dlib; built when missing)")
+    ap.add_argument("--rounds", type=int, default=1, help="fresh processes to run the measurement in")
+    ap.add_argument("--json", type=Path, help=argparse.SUPPRESS)  # one round's figures, for --rounds
     args = ap.parse_args(argv)
+    if args.rounds > 1:
+        return _rounds(args)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -159,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{'overhead ms':>12} {'overhead':>9} {'landmark model':>15} {'overhead 3 models':>18}")
     print(header)
     print("-" * len(header))
+    results = {}
     for label, capture in kinds.items():
         server, inference, pyramid, marks = [], [], [], []
         for i in range(args.repeat + 3):
@@ -184,8 +193,34 @@ def main(argv: list[str] | None = None) -> int:
         lm = statistics.median(marks) * 1e3
         over3 = statistics.median([(a - b - c) / (b + c) for a, b, c in zip(server, inference, marks, strict=True)])
         print(f"{label:<30} {s:>10.2f} {m:>13.2f} {p:>10.2f} {s - m:>12.2f} {over:>8.1%} {lm:>15.2f} {over3:>17.1%}")
+        results[label] = {"server_ms": s, "inference_ms": m, "overhead": over, "overhead_3_models": over3}
+    if args.json:
+        args.json.write_text(json.dumps(results), encoding="utf-8")
     state.store.close()
     tmp.cleanup()
+    return 0
+
+
+def _rounds(args) -> int:
+    """Run one measurement per fresh process, then summarise the overheads over the rounds."""
+    import subprocess
+
+    per_kind: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-rounds-") as d:
+        model_dir = args.model_dir or Path(d) / "models"   # built once, shared by the rounds
+        for k in range(args.rounds):
+            print(f"round {k + 1}/{args.rounds}", flush=True)
+            out = Path(d) / f"round{k}.json"
+            cmd = [sys.executable, "-m", "loadtests.bench_image_path", "--repeat", str(args.repeat),
+                   "--threads", str(args.threads), "--model-dir", str(model_dir), "--json", str(out)]
+            subprocess.run(cmd, check=True)
+            for label, r in json.loads(out.read_text(encoding="utf-8")).items():
+                per_kind.setdefault(label, []).append(r)
+    print(f"\nover {args.rounds} rounds: overhead min / median / max")
+    for label, rs in per_kind.items():
+        for key, name in (("overhead", "onnxruntime sessions"), ("overhead_3_models", "3 models")):
+            v = sorted(r[key] for r in rs)
+            print(f"{label:<30} {name:<22} {v[0]:>7.1%} {statistics.median(v):>7.1%} {v[-1]:>7.1%}")
     return 0
 
 
