@@ -1,6 +1,6 @@
 """`scenemon loadtest`: seed a gallery, start the server, run Locust headless, judge against SLOs.
 
-    scenemon loadtest                                  # the full run (loadtests/slo.yaml, ~5 min)
+    scenemon loadtest                                  # the full run (loadtests/slo.yaml, ~7 min)
     scenemon loadtest --gallery 50 --duration 5 --users 4     # a smoke run
     scenemon loadtest --stages noop,verify --out var/loadtest/verify
 
