@@ -101,6 +101,9 @@ class _Blob(str):
         self.vector = vector
         return self
 
+    def __reduce__(self):  # copies and pickles are the plain text (the capture keeps its array)
+        return (str, (str(self),))
+
 
 def _float32_blob(b64: str) -> np.ndarray:
     try:

@@ -83,3 +83,16 @@ def test_exactly_one_source_with_embedding_b64(fields):
 def test_embedding_b64_needs_its_model():
     with pytest.raises(ValidationError, match="embedding_model is required"):
         FaceCapture.model_validate({"embedding_b64": _b64(np.ones(64))})
+
+
+def test_capture_with_embedding_b64_survives_copies_and_pickling():
+    import copy
+    import pickle
+
+    raw = np.random.default_rng(3).standard_normal(128).astype(np.float32)
+    cap = FaceCapture.model_validate({"embedding_b64": _b64(raw), "embedding_model": "m"})
+    core = FaceCore(Settings())
+    expected = core.from_capture(cap).vector
+    for other in (copy.deepcopy(cap), cap.model_copy(deep=True), pickle.loads(pickle.dumps(cap))):
+        assert other.embedding_b64 == cap.embedding_b64
+        np.testing.assert_array_equal(core.from_capture(other).vector, expected)
