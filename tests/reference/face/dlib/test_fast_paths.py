@@ -106,3 +106,19 @@ def test_compiled_chip_sampling_equals_the_numpy_form(engine, photos, monkeypatc
         with monkeypatch.context() as mp:
             mp.setattr(chips, "_sample_bilinear", chips.sample_bilinear_reference)
             np.testing.assert_array_equal(compiled, chips.extract_chip(img, rect, angle, rows, cols))
+
+
+def test_reused_pyramid_canvas_gives_the_same_detections(engine, photos):
+    """The detector keeps one canvas per image size and thread: detections of an image are the
+    same whatever was detected before it (other sizes, other content of the same size)."""
+    det = engine._detector
+    a = np.ascontiguousarray(photos["astronaut"])
+    b = np.ascontiguousarray(photos["t1"][:512, :512])          # same size, other content
+    c = np.ascontiguousarray(photos["t1"])                       # another size
+    first = {"a": det(a), "b": det(b), "c": det(c)}
+    assert first["a"] and first["b"] and first["c"]
+    for name, img in (("c", c), ("a", a), ("b", b), ("a", a), ("c", c)):
+        assert det(img) == first[name]
+    fresh, _ = det.pyramid(a)                                    # a new zeroed canvas
+    reused, _ = det.pyramid(a, reuse=True)
+    np.testing.assert_array_equal(fresh, reused)
