@@ -18,6 +18,7 @@ JSON report.
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import time
@@ -404,9 +405,16 @@ class Faces:
         self.model = SyntheticFaces()
         self.rng = np.random.default_rng(seed)
 
-    def capture(self, key: str, *, live: bool = True, quality: float = 0.9) -> dict[str, Any]:
+    def capture(self, key: str, *, live: bool = True, quality: float = 0.9, blob: bool = False) -> dict[str, Any]:
+        """A capture of `key`'s face: the embedding as a JSON list, or with ``blob`` as
+        `embedding_b64` (base64 of little-endian float32)."""
+        vector = self.model.capture(key, self.rng)
+        if blob:
+            encoded = {"embedding_b64": base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()}
+        else:
+            encoded = {"embedding": [float(x) for x in vector]}
         return {
-            "embedding": [float(x) for x in self.model.capture(key, self.rng)],
+            **encoded,
             "embedding_model": self.model.model_id,
             "quality": quality,
             "liveness": {"passed": live, "score": 0.98 if live else 0.05, "method": "rgb"},

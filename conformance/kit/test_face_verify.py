@@ -47,3 +47,21 @@ def test_verify_without_template_is_refused_with_5003(world, faces):
     ans = send(term, term.envelope("2002", {"psn_no": person.psn_no, "scene": "inpatient",
                                             "capture": faces.capture(person.psn_no)}))
     expect_error(ans, 5003)
+
+
+@pytest.mark.req("HD-1", "DEV-1")
+def test_embedding_b64_verifies_like_the_list_and_bad_blobs_are_refused(world, faces):
+    """A capture may carry its embedding as `embedding_b64` (base64 of little-endian float32):
+    enrolled with a JSON list, the same person verifies (2002) with a blob, another person does
+    not; a blob that is not whole float32 values is refused with 1001 naming the field."""
+    person = world.new_person()
+    term = world.terminal.client
+    expect_ok(send(term, term.envelope("2001", {"psn_no": person.psn_no, "capture": faces.capture(person.psn_no)})))
+    same = _verify(world, person.psn_no, faces.capture(person.psn_no, blob=True))
+    assert same.get("passed") is True, f"genuine capture as embedding_b64 must pass: {same}"
+    other = _verify(world, person.psn_no, faces.capture(f"someone-else-{person.psn_no}", blob=True))
+    assert other.get("passed") is False, f"impostor as embedding_b64 must fail: {other}"
+    bad = faces.capture(person.psn_no, blob=True)
+    bad["embedding_b64"] = "AAAAAAAA" * 100 + "AAA="  # 602 bytes: not whole float32 values
+    ans = send(term, term.envelope("2002", {"psn_no": person.psn_no, "scene": "inpatient", "capture": bad}))
+    expect_error(ans, 1001, "input.capture.embedding_b64")
