@@ -101,10 +101,10 @@ class FaceCore:
         """Embed a `FaceCapture` (see reference.scenes.face) — runs outside the write lock."""
         given = capture.embedding_vector()
         if given is not None:
-            field = "embedding_b64" if capture.embedding_b64 is not None else "embedding"
             try:
                 vec = normalise(np.asarray(given, dtype=np.float32))
             except ValueError as exc:
+                field = "embedding_b64" if capture.embedding_b64 is not None else "embedding"
                 raise InvalidField(str(exc), field=f"input.capture.{field}") from None
             return Embedding(capture.embedding_model, vec, "embedding")
         image = decode_image(capture.image_b64)

@@ -37,7 +37,6 @@ import numpy as np
 
 from reference.face.templates import bit_table_of, f32_table_of, quantise
 from reference.store import Store
-from reference.store.db import connect
 
 DEFAULT_OVERSAMPLE = 256
 _TIE_CAP = 4  # at most this many times `oversample` candidates when many tie at the cut-off
@@ -117,7 +116,7 @@ class BitMirror:
 
     def __init__(self, store: Store, model_id: str) -> None:
         self.model_id = model_id
-        self._conn = connect(store.path, store.synchronous, store.wal_autocheckpoint, store.cache_mib)
+        self._conn = store.connect()
         self._lock = threading.Lock()
         self.last_seq: int | None = None  # None: never loaded
         self.reloads = 0  # full loads so far (observable by tests)

@@ -112,10 +112,14 @@ class Store:
         self._all: list[apsw.Connection] = []
         self._all_lock = threading.Lock()
 
+    def connect(self) -> apsw.Connection:
+        """A new connection to this database with the store's settings (not tracked by it)."""
+        return connect(self.path, self.synchronous, self.wal_autocheckpoint, self.cache_mib)
+
     def db(self) -> Db:
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = connect(self.path, self.synchronous, self.wal_autocheckpoint, self.cache_mib)
+            conn = self.connect()
             with self._all_lock:
                 self._all.append(conn)
             db = self._local.db = Db(conn)

@@ -283,16 +283,17 @@ class ShapePredictor:
         self._init_sigma = float((centred ** 2).sum(axis=1).mean())
         if self._init_sigma <= 0:
             raise ValueError("degenerate initial shape")
-        # the same model laid out for the compiled cascade (`kernels.landmark_cascade`)
+        # the same model laid out for the compiled cascade (`kernels.landmark_cascade`), with
+        # 16-bit feature indexes where they fit (a level has a few hundred feature pixels): the
+        # split tables are read with the caches cold after the detector's CNN, so smaller is faster
+        index = _index_type(model)
         self._kernel_args = (
             np.ascontiguousarray(model.initial_shape, dtype=np.float32),
             np.ascontiguousarray(centred[:, 0]), np.ascontiguousarray(centred[:, 1]), self._init_sigma,
             np.ascontiguousarray(model.deltas, dtype=np.float32),
-            # 16-bit feature indexes (a level has a few hundred feature pixels): the split tables
-            # are read with the caches cold after the detector's CNN, so smaller is faster
             np.ascontiguousarray(model.anchor_idx, dtype=np.int32),
-            np.ascontiguousarray(model.split_idx1, dtype=_index_type(model)),
-            np.ascontiguousarray(model.split_idx2, dtype=_index_type(model)),
+            np.ascontiguousarray(model.split_idx1, dtype=index),
+            np.ascontiguousarray(model.split_idx2, dtype=index),
             np.ascontiguousarray(model.split_thresh, dtype=np.float32),
             np.ascontiguousarray(model.leaf_values, dtype=np.float32), self.depth,
         )
