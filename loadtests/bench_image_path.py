@@ -37,6 +37,12 @@ as PNG, lossless but ~0.3 ms more to decode. Medians over ``--repeat``. The figu
 ±10 % between runs of this script on a shared 2-core VM (caches, neighbours): run it a few times.
 
     python -m loadtests.bench_image_path [--repeat 40] [--threads 1] [--model-dir DIR] [--rounds 5]
+                                         [--engine insightface [--pack DIR]]
+
+``--engine insightface`` measures the insightface engine instead: with ``--pack DIR`` a model pack
+you have (e.g. buffalo_l: full photos when it has a detector, aligned crops always), without it
+an untrained network of ArcFace-R50's shape that ``loadtests.timing_model`` builds (a network's
+time depends on its shape, not its weights: it gives timings, never scores), aligned crops only.
 
 ``--rounds N`` runs the measurement in N fresh processes one after another and adds, per capture
 kind, the range and median of the overhead over the rounds (on this shared 2-core VM one
@@ -110,7 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=40)
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (server setting)")
-    ap.add_argument("--model-dir", type=Path, help="models root (dlib models in <dir>/dlib; built when missing)")
+    ap.add_argument("--engine", choices=("dlib", "insightface"), default="dlib",
+                    help="face engine to measure (default: dlib, the server's default)")
+    ap.add_argument("--model-dir", type=Path, help="dlib: models root (models in <dir>/dlib; built when missing)")
+    ap.add_argument("--pack", type=Path,
+                    help="insightface: a model pack directory (*.onnx, e.g. your buffalo_l); default: an "
+                         "untrained network of ArcFace-R50's shape, built for timing (loadtests.timing_model)")
     ap.add_argument("--rounds", type=int, default=1, help="fresh processes to run the measurement in")
     ap.add_argument("--json", type=Path, help=argparse.SUPPRESS)  # one round's figures, for --rounds
     args = ap.parse_args(argv)
@@ -123,54 +134,33 @@ def main(argv: list[str] | None = None) -> int:
 
     from reference.api.app import create_app
     from reference.config import Settings
-    from reference.face.dlib.build import build_models, models_present
-    from reference.face.photo_scores import face_crop, shipped_photographs
+    from reference.face.photo_scores import shipped_photographs
 
     tmp = tempfile.TemporaryDirectory(prefix="bench-image-")
-    root = args.model_dir or Path(tmp.name) / "models"
-    if not models_present(root / "dlib"):
-        build_models(root / "dlib", progress=None)
     photos = shipped_photographs()
     if "skimage-astronaut" not in photos:
         print("scikit-image's astronaut photograph is needed", file=sys.stderr)
         return 1
     secret = "bench-secret"
-    settings = Settings(db_path=Path(tmp.name) / "bench.db", bootstrap_secret=secret, face_engine="dlib",
-                        face_model_dir=root, face_threads=args.threads)
+    engine_settings, note = _engine_settings(args, Path(tmp.name))
+    settings = Settings(db_path=Path(tmp.name) / "bench.db", bootstrap_secret=secret, face_threads=args.threads,
+                        **engine_settings)
     app = create_app(settings)
     state = app.state.scenemon
     adapter = state.face_core().engine()
-    detector = adapter.inner._detector
-    det, rec = TimedSession(detector.session), TimedSession(adapter.inner._rec)
-    detector.session, adapter.inner._rec = det, rec
-    pyr = getattr(detector, "pyramid_session", None)
-    pyr = TimedSession(pyr) if pyr is not None else None
-    if pyr is not None:
-        detector.pyramid_session = pyr
-    sessions = [s for s in (det, rec, pyr) if s is not None]
-    shape = TimedCall(adapter.inner._predictor)
-    adapter.inner._predictor = shape
+    sessions, pyr, shape = _instrument(adapter, args.engine)
+    kinds, warm_vec = _captures(adapter, args.engine, photos["skimage-astronaut"])
     gateway = app.state.gateway
-
-    astronaut = photos["skimage-astronaut"]
-    (face, _), = adapter.inner.embed_image(astronaut)
-    portrait = face_crop(astronaut, face.box, margin=1.6)  # a terminal's photo: the face and some context
-    chip = adapter.inner.chip(astronaut, face.landmarks)
-    kinds = {
-        f"full photo {portrait.shape[1]}x{portrait.shape[0]} JPEG": {"image_b64": _b64(portrait, ".jpg")},
-        "aligned 150x150 chip JPEG": {"image_b64": _b64(chip, ".jpg"), "aligned": True},
-        "aligned 150x150 chip PNG": {"image_b64": _b64(chip, ".png"), "aligned": True},
-    }
     with TestClient(app, base_url="http://bench") as tc:
         w = bootstrap_world("http://bench", "city-admin", secret, http=tc, tag="BE7C41", n_persons=1)
         term, psn = w.terminal(), w.persons[0]
         term.call("2001", {"psn_no": psn, "capture": {**kinds[next(iter(kinds))],
                                                         "liveness": {"passed": True}}})
-    warm = _recycle_wal(gateway, term, psn, adapter, chip, settings)
+    warm = _recycle_wal(gateway, term, psn, adapter.model_id, warm_vec, settings)
     print(f"steady state: {warm} signed verifications (embedding captures) first filled the WAL file "
           f"({settings.sqlite_wal_autocheckpoint} pages) and recycled it, as in a server that has been running")
-    print(f"dlib engine {adapter.model_id}, onnxruntime threads {args.threads}; in-process gateway, "
-          f"median of {args.repeat} signed 2002 verifications per capture kind")
+    print(f"{args.engine} engine {adapter.model_id}{note}, onnxruntime threads {args.threads}; in-process "
+          f"gateway, median of {args.repeat} signed 2002 verifications per capture kind")
     header = (f"{'capture':<30} {'server ms':>10} {'inference ms':>13} {'(pyramid)':>10} "
               f"{'overhead ms':>12} {'overhead':>9} {'landmark model':>15} {'overhead 3 models':>18}")
     print(header)
@@ -206,6 +196,72 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _engine_settings(args, tmp: Path) -> tuple[dict, str]:
+    """The server settings selecting the engine to measure, and a note for the report."""
+    if args.engine == "dlib":
+        from reference.face.dlib.build import build_models, models_present
+
+        root = args.model_dir or tmp / "models"
+        if not models_present(root / "dlib"):
+            build_models(root / "dlib", progress=None)
+        return {"face_engine": "dlib", "face_model_dir": root}, ""
+    from loadtests.timing_model import FILE_NAME, build_iresnet_shape
+
+    pack = args.pack
+    if pack is None:
+        pack = tmp / "packs" / "arcface-r50-shape"
+        build_iresnet_shape(pack / FILE_NAME)
+    note = " (untrained network of ArcFace-R50's shape: timings only)" if (pack / FILE_NAME).exists() else ""
+    # The bench times the path, it does not score: every score passes (the stand-in has no operating point).
+    return {"face_engine": "insightface", "face_model_dir": pack.parent, "face_model_pack": pack.name,
+            "face_verify_threshold": -1.0}, note
+
+
+def _instrument(adapter, engine: str) -> tuple[list[TimedSession], TimedSession | None, TimedCall]:
+    """Wrap the engine's onnxruntime sessions (and dlib's landmark model) in timers."""
+    if engine == "dlib":
+        detector = adapter.inner._detector
+        det, rec = TimedSession(detector.session), TimedSession(adapter.inner._rec)
+        detector.session, adapter.inner._rec = det, rec
+        pyr = getattr(detector, "pyramid_session", None)
+        pyr = TimedSession(pyr) if pyr is not None else None
+        if pyr is not None:
+            detector.pyramid_session = pyr
+        shape = TimedCall(adapter.inner._predictor)
+        adapter.inner._predictor = shape
+        return [s for s in (det, rec, pyr) if s is not None], pyr, shape
+    sessions = []
+    for model in (adapter.recogniser, adapter.detector):
+        if model is not None:
+            model.session = TimedSession(model.session)
+            sessions.append(model.session)
+    return sessions, None, TimedCall(lambda: None)  # no landmark model outside the networks
+
+
+def _captures(adapter, engine: str, photo: np.ndarray) -> tuple[dict[str, dict], np.ndarray]:
+    """The capture kinds to measure, and an embedding of the enrolled face for the warm-up."""
+    from reference.face.photo_scores import face_crop
+
+    if engine == "dlib":
+        (face, _), = adapter.inner.embed_image(photo)
+        portrait = face_crop(photo, face.box, margin=1.6)  # a terminal's photo: the face and some context
+        chip = adapter.inner.chip(photo, face.landmarks)
+        kinds = {f"full photo {portrait.shape[1]}x{portrait.shape[0]} JPEG": {"image_b64": _b64(portrait, ".jpg")},
+                 "aligned 150x150 chip JPEG": {"image_b64": _b64(chip, ".jpg"), "aligned": True},
+                 "aligned 150x150 chip PNG": {"image_b64": _b64(chip, ".png"), "aligned": True}}
+        return kinds, adapter.embed(np.ascontiguousarray(chip[:, :, ::-1]), aligned=True)
+    w, h = adapter.input_size
+    # The astronaut's face region brought to the recogniser's input size (the network's input,
+    # not a landmark alignment: without a detector the pack cannot align, and timing needs none).
+    crop = cv2.resize(np.ascontiguousarray(photo[40:240, 150:350]), (w, h), interpolation=cv2.INTER_AREA)
+    kinds = {}
+    if adapter.detector is not None:
+        kinds[f"full photo {photo.shape[1]}x{photo.shape[0]} JPEG"] = {"image_b64": _b64(photo, ".jpg")}
+    kinds[f"aligned {w}x{h} crop JPEG"] = {"image_b64": _b64(crop, ".jpg"), "aligned": True}
+    kinds[f"aligned {w}x{h} crop PNG"] = {"image_b64": _b64(crop, ".png"), "aligned": True}
+    return kinds, adapter.embed(np.ascontiguousarray(crop[:, :, ::-1]), aligned=True)
+
+
 def _signed(term, psn: str, capture: dict) -> tuple[dict, bytes]:
     env = term.envelope("2002", {"psn_no": psn, "scene": "inpatient",
                                  "capture": {**capture, "liveness": {"passed": True}}})
@@ -213,7 +269,8 @@ def _signed(term, psn: str, capture: dict) -> tuple[dict, bytes]:
     return {**sign_headers(term.sender, term.secret, body), "content-type": "application/json"}, body
 
 
-def _recycle_wal(gateway, term, psn: str, adapter, chip: np.ndarray, settings, limit: int = 50_000) -> int:
+def _recycle_wal(gateway, term, psn: str, model_id: str, vector: np.ndarray, settings,
+                 limit: int = 50_000) -> int:
     """Bring the database to a running server's steady state; return the transactions it took.
 
     A fresh database's write-ahead log grows until the first checkpoint (`sqlite_wal_autocheckpoint`
@@ -226,8 +283,8 @@ def _recycle_wal(gateway, term, psn: str, adapter, chip: np.ndarray, settings, l
     if settings.sqlite_wal_autocheckpoint <= 0:  # checkpoints off: the log only ever grows
         return 0
     wal = Path(f"{settings.db_path}-wal")
-    vec = adapter.embed(np.ascontiguousarray(chip[:, :, ::-1]), aligned=True).astype("<f4")
-    capture = {"embedding_b64": base64.b64encode(vec.tobytes()).decode(), "embedding_model": adapter.model_id}
+    blob = base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
+    capture = {"embedding_b64": blob, "embedding_model": model_id}
     full = settings.sqlite_wal_autocheckpoint * (gateway.state.store.db().scalar("PRAGMA page_size") + 24)
     largest = 0
     for n in range(1, limit + 1):
@@ -249,11 +306,19 @@ def _rounds(args) -> int:
     per_kind: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-rounds-") as d:
         model_dir = args.model_dir or Path(d) / "models"   # built once, shared by the rounds
+        if args.engine == "insightface" and args.pack is None:
+            from loadtests.timing_model import FILE_NAME, build_iresnet_shape
+
+            args.pack = Path(d) / "packs" / "arcface-r50-shape"
+            build_iresnet_shape(args.pack / FILE_NAME)
         for k in range(args.rounds):
             print(f"round {k + 1}/{args.rounds}", flush=True)
             out = Path(d) / f"round{k}.json"
             cmd = [sys.executable, "-m", "loadtests.bench_image_path", "--repeat", str(args.repeat),
-                   "--threads", str(args.threads), "--model-dir", str(model_dir), "--json", str(out)]
+                   "--threads", str(args.threads), "--engine", args.engine, "--model-dir", str(model_dir),
+                   "--json", str(out)]
+            if args.pack is not None:
+                cmd += ["--pack", str(args.pack)]
             subprocess.run(cmd, check=True)
             for label, r in json.loads(out.read_text(encoding="utf-8")).items():
                 per_kind.setdefault(label, []).append(r)
