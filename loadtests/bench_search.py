@@ -55,20 +55,22 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def make_data(faces: SyntheticFaces, n: int, n_queries: int, query_pool: int, seed: int):
-    """Gallery (n enrolment captures) and queries (new captures of enrolled identities)."""
+def make_data(faces: SyntheticFaces, n: int, n_queries: int, query_pool: int, seed: int, step: int = 100_000):
+    """Gallery (n enrolment captures, made `step` identities at a time) and queries: new captures of
+    `n_queries` enrolled identities drawn from the first `query_pool` (so that every gallery size
+    of a run, each a prefix of the largest, holds them), in the order of their indexes."""
     rng = np.random.default_rng(seed)
     gallery = np.empty((n, faces.dim), np.float32)
     idx_q = np.sort(rng.choice(query_pool, size=n_queries, replace=False))
-    queries = None
-    step = 100_000
+    parts = []
     for s in range(0, n, step):
         ident = faces.random_identities(min(step, n - s), rng)
         gallery[s : s + ident.shape[0]] = faces.captures_of(ident, rng)
-        if s == 0:
-            queries = faces.captures_of(ident[idx_q], rng)
+        mine = idx_q[(idx_q >= s) & (idx_q < s + ident.shape[0])]  # queried identities in this chunk
+        if mine.size:
+            parts.append(faces.captures_of(ident[mine - s], rng))
         log(f"  generated {s + ident.shape[0]:,}/{n:,} identities")
-    return gallery, queries, idx_q
+    return gallery, np.concatenate(parts), idx_q
 
 
 def ground_truth(gallery: np.ndarray, queries: np.ndarray, k: int = K) -> np.ndarray:
