@@ -21,13 +21,13 @@ verifications with terminal-computed embeddings fill SQLite's write-ahead log on
 measured commits rewrite the recycled log instead of growing a new file (see `_recycle_wal`;
 the growth costs ~130 µs a commit, once per server start, over its first ~900 transactions).
 
-Everything numpy does — the pyramid's tile layout and copying the levels into the canvas,
+Everything else — the pyramid's tile layout and copying the levels into the canvas,
 the detector's scan and NMS, the 5 landmarks, the chip — is overhead, as are JPEG decoding,
 signature, store and answer.
 
 The pipeline has three trained models, not two: the 5-point landmark predictor (a cascade of
-regression trees, dlib's ``shape_predictor``) is a model too, but its inference runs in numpy,
-not onnxruntime. Its time is therefore also printed apart (``landmark model``), with the
+regression trees, dlib's ``shape_predictor``) is a model too, but its inference runs in a
+numba-compiled loop, not onnxruntime. Its time is therefore also printed apart (``landmark model``), with the
 overhead recomputed for the reading "model inference = detector + landmark model + recogniser"
 (``overhead 3 models``). Both readings are reported; neither column hides the other.
 
