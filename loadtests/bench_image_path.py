@@ -75,33 +75,25 @@ class TimedCall:
         self.inner = inner
         self.seconds = 0.0
 
-    def __call__(self, *args, **kwargs):
+    def _timed(self, fn, *args, **kwargs):
         t0 = time.perf_counter()
         try:
-            return self.inner(*args, **kwargs)
+            return fn(*args, **kwargs)
         finally:
             self.seconds += time.perf_counter() - t0
+
+    def __call__(self, *args, **kwargs):
+        return self._timed(self.inner, *args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
 
-class TimedSession:
+class TimedSession(TimedCall):
     """An onnxruntime session whose `run` adds its wall time to `self.seconds`."""
 
-    def __init__(self, inner) -> None:
-        self.inner = inner
-        self.seconds = 0.0
-
     def run(self, *args, **kwargs):
-        t0 = time.perf_counter()
-        try:
-            return self.inner.run(*args, **kwargs)
-        finally:
-            self.seconds += time.perf_counter() - t0
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
+        return self._timed(self.inner.run, *args, **kwargs)
 
 
 def _b64(rgb: np.ndarray, ext: str) -> str:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from face_gallery import NOW, make_registry, unit
 
+from reference.errors import InvalidField, NotFound, TemplateMissing
 from reference.face import search, templates
 from reference.store import Store, open_store
 
@@ -116,8 +117,6 @@ def test_compaction_destroys_erased_bytes_and_shrinks_the_file(store):
 
 
 def test_dimension_must_be_a_multiple_of_8(store):
-    from reference.errors import InvalidField
-
     with pytest.raises(InvalidField):
         _enrol(store, store.persons[0], unit(np.random.default_rng(4), 1, 100)[0], model="odd")
 
@@ -155,8 +154,6 @@ def test_face_compact_command(store, capsys):
 def test_template_lookup_refusals_and_the_float32_read(store):
     """1:1 verification's read: person, dimension and template checked in that order; the vector
     comes from the plain float32 copy, and from the vec0 table for a model without that copy yet."""
-    from reference.errors import InvalidField, NotFound, TemplateMissing
-
     rng = np.random.default_rng(7)
     v = unit(rng, 2)
     p, other = store.persons[0], store.persons[1]
@@ -219,8 +216,6 @@ def test_template_read_follows_other_connections_and_compaction(store):
         np.testing.assert_array_equal(tmpl, v[1])
         with other.write() as w:
             templates.delete(w, p)
-        from reference.errors import TemplateMissing
-
         with pytest.raises(TemplateMissing):
             templates.template(db, p, "m", 512)
     finally:
