@@ -4,7 +4,8 @@ handler applies them the same way."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,9 @@ class Ctx:
     infno: str
     msgid: str
     prepared: Any = None
+    # Work to do once this transaction has committed (e.g. purging erased templates' bytes from
+    # the write-ahead log): run by the gateway after COMMIT, never on a refusal or a replay.
+    post_commit: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def clock(self):
@@ -57,6 +61,10 @@ class Ctx:
 
     def now_iso(self) -> str:
         return self.now().isoformat(timespec="seconds")
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Run `fn` after the transaction commits (not if the handler refuses or it rolls back)."""
+        self.post_commit.append(fn)
 
     def log_access(self, psn_no: str, action: str = "read") -> None:
         """GEN-5: record who read or changed this person's data."""

@@ -187,6 +187,7 @@ class Gateway:
     ) -> tuple[int, dict]:
         body_hash = hashlib.sha256(body).hexdigest()
         store = self.state.store
+        after: list = []
         with store.write() as db:
             db.execute("INSERT INTO nonces(sender, nonce, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING",
                        (p.id, nonce, ts))
@@ -213,6 +214,7 @@ class Gateway:
                 out = tx.handler(ctx, inp)
                 db.execute("RELEASE handler")
                 status, payload = 200, self._ok(out, env.msgid, received)
+                after = ctx.post_commit
             except E.ScenemonError as exc:
                 db.execute("ROLLBACK TO handler")
                 db.execute("RELEASE handler")
@@ -223,6 +225,8 @@ class Gateway:
                 (p.id, env.msgid, tx.infno, body_hash, status,
                  json.dumps(_redact_secret(db, payload), ensure_ascii=False), received),
             )
+        for fn in after:  # committed: now the follow-up work (outside the write lock)
+            fn()
         return status, payload
 
     # -- envelopes --------------------------------------------------------------------------
