@@ -2,16 +2,33 @@
 
 Every value can be set by an environment variable `SCENEMON_<NAME>` (for example
 `SCENEMON_DB_PATH=/data/scenemon.db`) or passed explicitly by the CLI. Defaults are chosen for
-the embedded single-machine set-up: SQLite in a local `var/` folder, the real-time clock.
+the embedded single-machine set-up: SQLite and the face models in the per-user data directory
+(`reference.paths.user_data_dir()`, e.g. `~/.local/share/scenemon` on Linux — never relative to
+the working directory, so `scenemon serve` works from anywhere), the real-time clock.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from reference.clock import EARLIEST, LATEST, in_span
+from reference.paths import user_data_dir
+
+# How the spec site's configuration page shows a default that depends on the user's platform.
+USER_DATA_DIR_SHOWN = "<user data dir>"
+
+
+def default_db_path() -> Path:
+    return user_data_dir() / "scenemon.db"
+
+
+def default_face_model_dir() -> Path:
+    return user_data_dir() / "models"
 
 
 class Settings(BaseSettings):
@@ -19,7 +36,16 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SCENEMON_", extra="forbid")
 
-    db_path: Path = Field(Path("var/scenemon.db"), description="SQLite database file")
+    db_path: Path = Field(
+        default_factory=default_db_path,
+        description=(
+            "SQLite database file. Default: `scenemon.db` in the per-user data directory "
+            "(`~/.local/share/scenemon` on Linux, or `$XDG_DATA_HOME/scenemon`; "
+            "`~/Library/Application Support/scenemon` on macOS; `%LOCALAPPDATA%\\scenemon` on Windows), "
+            "whatever the working directory. A relative path is taken from the working directory."
+        ),
+        json_schema_extra={"default_shown": f"{USER_DATA_DIR_SHOWN}/scenemon.db"},
+    )
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         "NORMAL",
         description=(
@@ -53,7 +79,16 @@ class Settings(BaseSettings):
         "system",
         description="'manual' lets a test or the simulator set business time (transaction 9001)",
     )
-    clock_start: str | None = Field(None, description="ISO time a manual clock starts at")
+    clock_start: str | None = Field(
+        None,
+        description=(
+            "ISO time (CST if naive) a manual clock starts at on a fresh database. A manual clock "
+            "stores its time (transaction 9001) and, on a restart, resumes from it; a later "
+            "clock_start then moves it forward, an earlier one is ignored (business time never moves "
+            f"backwards). Unset on a fresh database: the current real time. Within {EARLIEST:%Y-%m-%d} … "
+            f"{LATEST:%Y-%m-%d}."
+        ),
+    )
     max_body_bytes: int = Field(
         8 * 1024 * 1024, description="Requests larger than this are refused (error 1004)"
     )
@@ -64,11 +99,15 @@ class Settings(BaseSettings):
         "dlib", description="Which model pipeline embeds face images"
     )
     face_model_dir: Path = Field(
-        Path("models"),
+        default_factory=default_face_model_dir,
         description=(
             "Directory holding model packs. insightface packs use insightface's layout "
-            "(<dir>/<pack>/*.onnx); the dlib pipeline is built into <dir>/dlib."
+            "(<dir>/<pack>/*.onnx); the dlib pipeline is built into <dir>/dlib — by `scenemon serve` "
+            "and `scenemon demo` on first use when missing, or by `scenemon face build-models`. "
+            "Default: `models` in the per-user data directory (see db_path), whatever the working "
+            "directory."
         ),
+        json_schema_extra={"default_shown": f"{USER_DATA_DIR_SHOWN}/models"},
     )
     face_model_pack: str = Field("buffalo_l", description="insightface pack name under model dir")
     face_threads: int = Field(1, description="onnxruntime intra-op threads per session")
@@ -135,3 +174,16 @@ class Settings(BaseSettings):
             "one is generated on first start and printed once."
         ),
     )
+
+    @field_validator("clock_start")
+    @classmethod
+    def _clock_start_in_span(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"not an ISO time such as 2026-03-02T08:00:00: {value!r}") from None
+        if not in_span(when):
+            raise ValueError(f"must lie within {EARLIEST:%Y-%m-%d} … {LATEST:%Y-%m-%d}")
+        return value

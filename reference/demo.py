@@ -17,6 +17,7 @@ from device_mocks.client import TxError
 from device_mocks.inpatient_day import run_day
 from device_mocks.world import bootstrap_world
 from reference.face.synthetic import SyntheticFaces
+from reference.paths import user_data_dir
 from reference.server import ServerProcess
 
 DEMO_SECRET = "demo-city-admin-secret"
@@ -26,17 +27,14 @@ DEMO_START = "2026-03-02T08:00:00"
 def _face_engine(model_dir: Path) -> str:
     """Build the dlib models when missing; fall back to embeddings only if that is impossible."""
     try:
-        from reference.face.dlib.build import build_models, models_present
+        from reference.face.dlib.build import ensure_models
     except ImportError:
         return "embedding-only"
-    target = model_dir / "dlib"
-    if not models_present(target):
-        print(f"• Face models are missing: converting dlib's CC0 models into {target} (once) …")
-        try:
-            build_models(target, progress=lambda m: print(f"    {m}"))
-        except Exception as exc:  # the demo still runs on terminal-computed embeddings
-            print(f"  could not build the face models ({exc}); continuing with embeddings only")
-            return "embedding-only"
+    try:
+        ensure_models(model_dir / "dlib", progress=lambda m: print(m if m.startswith(" ") else f"• {m}"))
+    except Exception as exc:  # the demo still runs on terminal-computed embeddings
+        print(f"  could not build the face models ({exc}); continuing with embeddings only")
+        return "embedding-only"
     return "dlib"
 
 
@@ -61,8 +59,20 @@ def _pharmacy(his, terminal, buyer: str, capture) -> None:
     print(f"    the same purchase again: {out['result']}")
 
 
-def run_demo(workdir: Path = Path("var/demo"), keep: bool = False, model_dir: Path = Path("models")) -> int:
+def default_workdir() -> Path:
+    """`demo` in the per-user data directory: the demo works from any working directory."""
+    return user_data_dir() / "demo"
+
+
+def run_demo(workdir: Path | None = None, keep: bool = False, model_dir: Path | None = None) -> int:
+    """`workdir` (default `default_workdir()`) is emptied first and removed afterwards unless
+    `keep`; `model_dir` defaults to the server's (setting face_model_dir)."""
     started = time.perf_counter()
+    workdir = workdir or default_workdir()
+    if model_dir is None:
+        from reference.config import Settings
+
+        model_dir = Settings().face_model_dir
     engine = _face_engine(model_dir)
     if workdir.exists():
         shutil.rmtree(workdir)

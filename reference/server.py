@@ -35,10 +35,13 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8700, log_lev
         )
     if settings.face_engine != "embedding-only":
         # Load the face engine now: a missing model pack stops the start with a message that says
-        # where to put it, instead of failing the first terminal that sends an image.
+        # where to put it, instead of failing the first terminal that sends an image. The dlib
+        # models are converted from an installed package, so a first start builds them.
         from reference.errors import ModelUnavailable
 
         try:
+            if settings.face_engine == "dlib":
+                _ensure_dlib_models(settings.face_model_dir / "dlib")
             state.face_core().engine()
         except ModelUnavailable as exc:
             state.store.close()
@@ -51,6 +54,18 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8700, log_lev
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
+def _ensure_dlib_models(target: Path) -> None:
+    """Build the dlib models into `target` when missing; a failure is ModelUnavailable."""
+    from reference.errors import ModelUnavailable
+    from reference.face.dlib.build import ensure_models
+    from reference.face.dlib.serialize import DatFormatError
+
+    try:
+        ensure_models(target, progress=lambda m: print(m, flush=True))
+    except (OSError, DatFormatError) as exc:  # SourceModelsNotFound is an OSError
+        raise ModelUnavailable(f"could not build the dlib models in {target}: {exc}") from None
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -58,14 +73,17 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """A reference server in a child process on 127.0.0.1; use as a context manager."""
+    """A reference server in a child process on 127.0.0.1; use as a context manager. `env` adds to
+    or replaces variables of this process's environment (settings are SCENEMON_*); `cwd` is the
+    child's working directory (default this process's)."""
 
     def __init__(self, settings_env: dict[str, str], port: int | None = None,
-                 log_path: Path | None = None) -> None:
+                 log_path: Path | None = None, cwd: Path | None = None) -> None:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **settings_env}
         self.log_path = log_path
+        self.cwd = cwd
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 60.0) -> ServerProcess:
@@ -74,7 +92,7 @@ class ServerProcess:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "scenemon.cli", "serve", "--port", str(self.port),
                  "--log-level", "warning"],
-                env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=self.cwd,
             )
         finally:
             if out is not subprocess.DEVNULL:

@@ -80,6 +80,7 @@ INTERFACE_PAGES = [
     ("Idempotency (幂等)", "interface/idempotency.md"),
     ("Error codes (错误代码)", "generated/error-codes.md"),
     ("Code tables (代码表)", "generated/code-tables.md"),
+    ("Data scope (数据权限)", "generated/scope.md"),
 ]
 LATER_PAGES = [
     ("Requirements (需求清单)", "generated/requirements.md"),
@@ -639,8 +640,12 @@ def page_configuration() -> str:
     rows = []
     for name, field in Settings.model_fields.items():
         default = field.default
-        shown = "unset" if default is None else _code(default if not isinstance(default, Path)
-                                                       else default.as_posix())
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        if "default_shown" in extra:  # computed per platform (e.g. the per-user data directory)
+            shown = _code(str(extra["default_shown"]))
+        else:
+            shown = "unset" if default is None else _code(default if not isinstance(default, Path)
+                                                           else default.as_posix())
         rows.append([f'<span id="{name}"></span>{_code(name)}', _code(prefix + name.upper()),
                      _type_name(field.annotation), shown, _cell(field.description or "")])
     out = ["# Configuration (配置)\n", _generated_note("`reference.config.Settings`")]
@@ -727,6 +732,32 @@ def page_rules() -> str:
     return "".join(out)
 
 
+def page_scope() -> str:
+    """The per-role scope table (GEN-1, GEN-5), from reference.scope."""
+    from reference import scope
+
+    out = [_generated_note("reference/scope.py"), "# Data scope (数据权限)\n\n",
+           _text(inspect.getdoc(scope).split("\n\n", 1)[0]), "\n\n",
+           "Requirements: [GEN-1](requirements.md#" + req_anchor("GEN-1") + "), [GEN-5](requirements.md#"
+           + req_anchor("GEN-5") + ").\n\n## Per role\n\n",
+           _table(["role", "level", "institutions", "persons", "notes"],
+                  ([_code(r), _cell(level), _cell(inst), _cell(persons), _cell(notes)]
+                   for r, level, inst, persons, notes in scope.ROLE_TABLE)),
+           "\n## How an institution comes to see a person\n\n"
+           "A person is *linked* to an institution by one of these events; the transactions that read or act "
+           "on a person by number need the link. Bureau users see persons insured in their district or linked "
+           "to one of its institutions.\n\n",
+           _table(["link", "created by"], ([_code(k), _cell(v)] for k, v in scope.LINK_SOURCES.items())),
+           "\n## Out of scope looks like not found\n\n"
+           "An id of an object outside the sender's scope is answered exactly as an id that does not exist: "
+           "`3003 not_found` with the same message, so refusals disclose neither ids nor owners. `2006 "
+           "out_of_scope` remains only for an envelope whose `fixmedins_code` is not the sender's own "
+           "institution. Lists and statistics cover the sender's scope only. The project's test "
+           "`tests/reference/api/test_scope_matrix.py` sends every transaction as every kind of account with "
+           "targets inside and outside its scope and fails on any difference.\n"]
+    return "".join(out)
+
+
 def generate_pages(spec: Spec) -> dict[str, str]:
     """Every generated page: path under `docs/generated/` → markdown."""
     pages = {
@@ -737,6 +768,7 @@ def generate_pages(spec: Spec) -> dict[str, str]:
         "requirements.md": page_requirements(spec),
         "configuration.md": page_configuration(),
         "rules.md": page_rules(),
+        "scope.md": page_scope(),
     }
     for tag in spec.tags():
         pages[f"transactions/{tag}.md"] = page_transactions_tag(spec, tag)

@@ -31,17 +31,26 @@ class AppState:
         return self.face
 
 
-def make_clock(settings: Settings) -> Clock:
-    if settings.clock == "manual":
-        start = datetime.fromisoformat(settings.clock_start) if settings.clock_start else None
+def make_clock(settings: Settings, store: Store | None = None) -> Clock:
+    """The configured business clock. A manual clock on a `store` resumes from the time stored
+    there (a later `clock_start` moves it forward, never back; see
+    reference.services.business_clock); without a store it starts at `clock_start`."""
+    if settings.clock != "manual":
+        return SystemClock()
+    start = datetime.fromisoformat(settings.clock_start) if settings.clock_start else None
+    if store is None:
         return ManualClock(start)
-    return SystemClock()
+    from reference.services import business_clock
+
+    with store.write() as db:
+        return ManualClock(business_clock.resume(db, start, ManualClock().now()))
 
 
 def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
+    """Open the store and the clock; `clock` (a test's own) replaces the configured one."""
     store = open_store(settings.db_path, settings.sqlite_synchronous, settings.sqlite_wal_autocheckpoint,
                        settings.sqlite_cache_mib)
-    state = AppState(settings=settings, store=store, clock=clock or make_clock(settings))
+    state = AppState(settings=settings, store=store, clock=clock or make_clock(settings, store))
     from reference.rules.releases import ensure_baseline
     from reference.services.bootstrap import ensure_region
 

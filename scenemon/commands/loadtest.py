@@ -2,9 +2,11 @@
 
     scenemon loadtest                                  # the full run (loadtests/slo.yaml, ~7 min)
     scenemon loadtest --gallery 50 --duration 5 --users 4     # a smoke run
-    scenemon loadtest --stages noop,verify --out var/loadtest/verify
+    scenemon loadtest --stages noop,verify --out reports/verify
 
-The logic lives in loadtests/runner.py; Locust's CSV and HTML reports stay in --out.
+The logic lives in loadtests/runner.py; Locust's CSV and HTML reports, the seeded database and the
+server's log stay in --out (default: loadtest in the per-user data directory, whatever the working
+directory).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ def register(sub, groups) -> None:
     p = sub.add_parser("loadtest", help="seed a gallery, start the server and run Locust against the SLOs",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gallery", type=int, default=2000, help="enrolled persons to seed (default 2000)")
-    p.add_argument("--out", type=Path, default=Path("var/loadtest"), help="reports folder (default var/loadtest)")
+    p.add_argument("--out", type=Path, help="reports folder (default: loadtest in the per-user data directory)")
     p.add_argument("--slo", type=Path, help="SLO file (default loadtests/slo.yaml)")
     p.add_argument("--stages", help="comma-separated stage names to run (default: all)")
     p.add_argument("--users", type=int, help="override every stage's user count")
@@ -28,11 +30,12 @@ def register(sub, groups) -> None:
 
 def run(args) -> int:
     from loadtests import runner
+    from reference.paths import user_data_dir
 
     try:
-        ok = runner.run(gallery=args.gallery, out=args.out, slo_file=args.slo or runner.SLO_FILE,
-                        only=args.stages.split(",") if args.stages else None, users=args.users,
-                        duration_s=args.duration)
+        ok = runner.run(gallery=args.gallery, out=args.out or user_data_dir() / "loadtest",
+                        slo_file=args.slo or runner.SLO_FILE, only=args.stages.split(",") if args.stages else None,
+                        users=args.users, duration_s=args.duration)
     except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

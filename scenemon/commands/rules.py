@@ -1,8 +1,9 @@
 """`scenemon rules list|show|diff|simulate` — inspect the rule library and its releases.
 
 Releases are named by version. ``library`` is the rule set shipped in interface_spec/rules/; any
-other version is read from a server database (``--db``, default: SCENEMON_DB_PATH or
-var/scenemon.db); a path to a YAML patch file is a draft that was not saved on the server:
+other version is read from a server database (``--db``, default: SCENEMON_DB_PATH, else the
+per-user data directory's scenemon.db — the one `scenemon serve` uses); a path to a YAML patch
+file is a draft that was not saved on the server:
 
     version: 2026.2-draft
     effective_from: 2026-05-01
@@ -19,7 +20,6 @@ way transaction 7005 does, read-only.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import textwrap
 from datetime import date, datetime, time, timedelta
@@ -33,7 +33,9 @@ class CommandError(Exception):
 
 
 def _db_path(args: argparse.Namespace) -> Path:
-    return Path(args.db or os.environ.get("SCENEMON_DB_PATH") or "var/scenemon.db")
+    from reference.config import Settings
+
+    return Path(args.db) if args.db else Settings().db_path
 
 
 def _open_db(args: argparse.Namespace):
@@ -210,7 +212,8 @@ def register(sub, groups) -> None:
     rsub = rules.add_subparsers(dest="rules_command", metavar="<subcommand>", required=True)
 
     def common(p, release=True):
-        p.add_argument("--db", help="server database (default SCENEMON_DB_PATH or var/scenemon.db)")
+        p.add_argument("--db", help="server database (default: SCENEMON_DB_PATH, else scenemon.db in the "
+                                    "per-user data directory)")
         if release:
             p.add_argument("--release", default=LIBRARY,
                            help="'library' (default), a version in the database, or a patch .yaml")

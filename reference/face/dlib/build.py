@@ -10,7 +10,8 @@ them (refusing truncated or altered files with the byte offset), writes
 - ``manifest.json``    — source and output SHA-256s, licence, shapes, converter version
 
 and skips all of it when the manifest already records the same source hashes and the same
-converter version and the outputs are intact. The converted files are build products: they
+converter version and the outputs are intact. ``ensure_models(model_dir)`` builds only when the
+models are missing — what the commands call on first use. The converted files are build products: they
 are never committed. ``shape_predictor_68_face_landmarks.dat`` (also in the package) is never
 read: its training data (iBUG 300-W) excludes commercial use.
 
@@ -264,6 +265,18 @@ def build_models(model_dir: Path, *, force: bool = False, progress=print,
     progress(f"wrote {', '.join(files.values())} and {MANIFEST} to {model_dir} "
              f"in {time.monotonic() - started:.1f} s")
     return manifest_path
+
+
+def ensure_models(model_dir: Path, progress=print) -> Path:
+    """The dlib models in ``model_dir``, converted there first when missing (their first use:
+    `scenemon serve`, `scenemon demo`, `scenemon face calibrate --dlib-photos`). Takes a few
+    seconds once; prints what it does through ``progress``. Raises like `build_models`."""
+    model_dir = Path(model_dir)
+    if not models_present(model_dir):
+        say = progress or (lambda *_a, **_k: None)
+        say(f"Face models are missing: converting dlib's CC0 models into {model_dir} (once) …")
+        build_models(model_dir, progress=lambda m: say(f"    {m}"))
+    return model_dir
 
 
 def main(argv: list[str] | None = None) -> int:
