@@ -43,6 +43,12 @@ class LoadWorld:
     spare_persons: list[str] = field(default_factory=list)  # registered, not enrolled
     model_id: str = "synthetic:v1"
     has_identify: bool = False  # the server implements transaction 2004
+    # terminal → the persons its institution registered and enrolled: the only ones it may verify
+    # (a person is visible to the institutions linked to them, see the spec site's scope page)
+    persons_by_terminal: dict[str, list[str]] = field(default_factory=dict)
+
+    def persons_of(self, terminal: str) -> list[str]:
+        return self.persons_by_terminal.get(terminal) or self.persons
 
     def save(self, path: Path) -> Path:
         Path(path).write_text(json.dumps(asdict(self), ensure_ascii=False), encoding="utf-8")

@@ -51,7 +51,8 @@ class _TerminalUser(FastHttpUser):
         self.n = next(_user_seq)
         creds = w.terminals[self.n % len(w.terminals)]
         self.terminal = LocustTerminal(self.client, w.base_url, creds)
-        self.captures = CapturePool(w.persons, w.model_id, seed=1000 + self.n, encoding=self.embedding_encoding)
+        self.captures = CapturePool(w.persons_of(creds.sender), w.model_id, seed=1000 + self.n,
+                                    encoding=self.embedding_encoding)
 
     def verify(self, scene: str = "pharmacy", impostor_share: float = 0.05) -> None:
         psn, capture = self.captures.pick(impostor_share)

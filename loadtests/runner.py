@@ -84,16 +84,21 @@ def seed_world(base_url: str, gallery: int, *, secret: str = SECRET, terminals: 
     """A district, `terminals` institutions with a certified terminal each, and `gallery` enrolled
     persons (synthetic-face embeddings), all through the interface."""
     w = bootstrap_world(base_url, "city-admin", secret, n_institutions=terminals, n_persons=0, tag="10AD01")
-    inst = next(iter(w.institutions.values()))
-    term_clients = [i.terminals[next(iter(i.terminals))] for i in w.institutions.values()]
+    insts = list(w.institutions.values())
+    term_clients = [i.terminals[next(iter(i.terminals))] for i in insts]
     faces = SyntheticFaces()
     n = gallery + spares
     persons = [f"L{k:08d}" for k in range(n)]
 
-    def register_and_enrol(chunk: range) -> None:
+    by_terminal: dict[str, list[str]] = {t.sender: [] for t in term_clients}
+
+    def register_and_enrol(chunk: range, number: int) -> None:
+        # Each chunk belongs to one institution: it registers and enrols the persons, so its terminal
+        # may verify and re-enrol them (persons are visible to the institutions linked to them).
+        inst = insts[number % len(insts)]
         with Client(base_url, sender=inst.client.sender, secret=inst.client.secret,
                     fixmedins_code=inst.code) as c:
-            tc = term_clients[chunk.start % len(term_clients)]
+            tc = term_clients[number % len(term_clients)]
             with Client(base_url, sender=tc.sender, secret=tc.secret, fixmedins_code=tc.fixmedins_code,
                         opter_type="2") as t:
                 rng = np.random.default_rng(chunk.start)
@@ -105,11 +110,13 @@ def seed_world(base_url: str, gallery: int, *, secret: str = SECRET, terminals: 
                     if k < gallery:
                         t.call("2001", {"psn_no": persons[k], "capture": embedding_capture(
                             faces.capture(persons[k], rng), faces.model_id)})
+                        by_terminal[tc.sender].append(persons[k])
 
     t0 = time.perf_counter()
     step = max(1, -(-n // (threads * 4)))
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        list(pool.map(register_and_enrol, [range(a, min(a + step, n)) for a in range(0, n, step)]))
+        chunks = [range(a, min(a + step, n)) for a in range(0, n, step)]
+        list(pool.map(register_and_enrol, chunks, range(len(chunks))))
     log(f"seeded {gallery} enrolled persons (+{spares} not enrolled) through {terminals} terminals "
         f"in {time.perf_counter() - t0:.1f} s")
     probe = term_clients[0].send("2004", {"capture": embedding_capture(faces.capture(persons[0], rng=np.random
@@ -120,6 +127,7 @@ def seed_world(base_url: str, gallery: int, *, secret: str = SECRET, terminals: 
         bureau=Credentials("city-admin", secret),
         terminals=[Credentials(t.sender, t.secret, t.fixmedins_code, "2") for t in term_clients],
         persons=persons[:gallery], spare_persons=persons[gallery:], model_id=faces.model_id,
+        persons_by_terminal={k: sorted(v) for k, v in by_terminal.items()},
         has_identify=probe.infcode != 1003)
     w.close()
     return world

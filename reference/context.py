@@ -9,13 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from reference.errors import NotFound, OutOfScope
+from reference.scope import Scope, link_person
 from reference.store import Db
 
 if TYPE_CHECKING:
     from reference.state import AppState
-
-CITY_WIDE_ROLES = {"city_bureau", "ops_vendor"}
 
 
 @dataclass(frozen=True)
@@ -31,9 +29,7 @@ class Principal:
 
     @property
     def is_city_wide(self) -> bool:
-        return self.role in CITY_WIDE_ROLES or (
-            self.role in {"agency", "audit_centre"} and self.district_code is None
-        )
+        return Scope.of(self).is_city
 
 
 @dataclass
@@ -68,33 +64,31 @@ class Ctx:
 
     def log_access(self, psn_no: str, action: str = "read") -> None:
         """GEN-5: record who read or changed this person's data."""
-        self.db.execute(
-            "INSERT INTO access_log(at, principal_id, role, infno, msgid, psn_no, action)"
-            " VALUES (?,?,?,?,?,?,?)",
-            (self.now_iso(), self.principal.id, self.principal.role, self.infno, self.msgid,
-             psn_no, action),
-        )
+        from reference.services import access_log
+
+        access_log.record(self.db, at=self.now_iso(), principal_id=self.principal.id, role=self.principal.role,
+                          infno=self.infno, msgid=self.msgid, psn_no=psn_no, action=action)
 
     # --- scope (GEN-1) -------------------------------------------------------------------
+    @property
+    def scope(self) -> Scope:
+        """The sender's data scope (reference.scope): rendered into every read, list and write."""
+        return Scope.of(self.principal)
+
     def require_institution(self, code: str, *, field: str = "fixmedins_code") -> dict:
-        """The institution row, if the principal may see it; else NotFound / OutOfScope."""
-        row = self.db.one("SELECT * FROM institutions WHERE code = ?", (code,))
-        if row is None:
-            raise NotFound(f"institution {code} does not exist", field=field)
-        p = self.principal
-        if p.role in {"institution", "terminal"}:
-            if p.institution_code != code:
-                raise OutOfScope(f"institution {code} is not yours", field=field)
-        elif not p.is_city_wide and row["district_code"] != p.district_code:
-            raise OutOfScope(f"institution {code} is outside district {p.district_code}", field=field)
-        return row
+        """The institution row, if it exists and is in scope; NotFound (the same answer) otherwise."""
+        return self.scope.institution(self.db, code, field=field)
 
     def require_district(self, code: str, *, field: str = "district_code") -> None:
-        p = self.principal
-        if p.role in {"institution", "terminal"}:
-            raise OutOfScope("institutions act on their own data only", field=field)
-        if not p.is_city_wide and p.district_code != code:
-            raise OutOfScope(f"district {code} is outside your scope", field=field)
+        self.scope.district(self.db, code, field=field)
+
+    def person(self, psn_no: str, *, field: str = "input.psn_no") -> dict:
+        """The person, if visible to the sender (reference.scope); NotFound otherwise."""
+        return self.scope.person(self.db, psn_no, field=field)
+
+    def link_person(self, psn_no: str, source: str) -> None:
+        """Record that the sender's institution now has a reason to see this person."""
+        link_person(self.db, psn_no, self.own_institution(), source, self.now_iso())
 
     def own_institution(self) -> str:
         """The institution an institution or terminal acts for."""

@@ -16,12 +16,12 @@ table is exported to `interface_spec/error_codes.yaml` and shown on the spec sit
     │   ├── StaleTimestamp                2003    401   timestamp outside the allowed clock skew
     │   ├── ReplayedNonce                 2004    401   the nonce was already used by this sender
     │   ├── Forbidden                     2005    403   the sender's role may not run this transaction
-    │   ├── OutOfScope                    2006    403   the data belongs to another institution/district
+    │   ├── OutOfScope                    2006    403   the envelope's fixmedins_code is not the sender's own
     │   └── DeviceNotCertified            2007    403   terminal unregistered, uncertified or disabled
     ├── StateError                        (the request is well formed but clashes with stored data)
     │   ├── DuplicateMessage              3001    409   msgid reused with a different body
     │   ├── Conflict                      3002    409   the object already exists / clashes
-    │   ├── NotFound                      3003    404   a referenced object does not exist
+    │   ├── NotFound                      3003    404   a referenced object does not exist (or is out of scope)
     │   └── InvalidState                  3004    409   not allowed in the object's current state
     ├── RuleRefusal                       4001    422   a supervision rule refuses the operation
     ├── FaceError                         (face pipeline)
@@ -122,7 +122,8 @@ class Forbidden(AuthError):
 
 
 @_coded(2006, 403, "out_of_scope", "超出数据权限范围",
-        "The data belongs to an institution or district outside the sender's scope.")
+        "The envelope's fixmedins_code is not the sender's own institution. (Data outside the sender's scope "
+        "is answered like data that does not exist: 3003.)")
 class OutOfScope(AuthError):
     pass
 
@@ -148,7 +149,8 @@ class Conflict(StateError):
     pass
 
 
-@_coded(3003, 404, "not_found", "数据不存在", "A referenced object does not exist.")
+@_coded(3003, 404, "not_found", "数据不存在",
+        "A referenced object does not exist, or is outside the sender's scope (the two are not distinguished).")
 class NotFound(StateError):
     pass
 

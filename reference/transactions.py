@@ -42,6 +42,12 @@ class Transaction:
     # Optional pure computation run before the write transaction opens (e.g. face embedding),
     # so slow work never holds the database's write lock. Its result is `ctx.prepared`.
     prepare: Callable[[Any, BaseModel], Any] | None = field(default=None, compare=False)
+    # The monitored scene (code table scene) this transaction belongs to, if any: an institution or
+    # terminal may run it only while the scene is enabled for its institution (1204).
+    scene: str | None = None
+    # Whether the gateway logs a read (GEN-5) for every person the answer names. Off only for the
+    # access log itself, whose entries name persons as the subject of an audit, not as their data.
+    log_person_reads: bool = True
 
 
 REGISTRY: dict[str, Transaction] = {}
@@ -57,6 +63,8 @@ def transaction(
     tag: str,
     reqs: tuple[str, ...] = (),
     prepare: Callable[[Any, BaseModel], Any] | None = None,
+    scene: str | None = None,
+    log_person_reads: bool = True,
 ) -> Callable[[Callable[..., BaseModel]], Callable[..., BaseModel]]:
     unknown = set(roles) - ANY_ROLE
     if unknown:
@@ -82,6 +90,8 @@ def transaction(
             handler=fn,
             description=inspect.cleandoc(fn.__doc__ or ""),
             prepare=prepare,
+            scene=scene,
+            log_person_reads=log_person_reads,
         )
         return fn
 

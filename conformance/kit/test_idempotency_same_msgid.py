@@ -21,7 +21,7 @@ def test_retry_with_same_msgid_returns_the_identical_answer(world, bureau):
     assert second.envelope == first.envelope, (
         f"a retry must get the original answer:\nfirst:  {first.envelope}\nsecond: {second.envelope}"
     )
-    found = expect_ok(send(client, client.envelope("1102", {"certno": inp["certno"]})))
+    found = expect_ok(send(client, client.envelope("1102", {"certno": inp["certno"], "psn_name": inp["psn_name"]})))
     assert found.get("psn_no") == inp["psn_no"], found
     log = expect_ok(send(bureau, bureau.envelope("9002", {"psn_no": inp["psn_no"]})))
     writes = [e for e in log.get("entries") or [] if e.get("infno") == "1101"]

@@ -3,7 +3,7 @@ library (PH-FACE-OVER-AMOUNT, 1,000 yuan by default), reminders that never block
 settlement ids reviewed once, and the catalogue that tells institutions the rules in force."""
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 
@@ -12,11 +12,26 @@ from conformance.kit.support import CST, expect_error, expect_ok, send
 _n = itertools.count(1)
 
 
-def _settlement(world, psn_no: str, amount: float, method: str = "ssc") -> dict:
-    at = (datetime.now(CST) - timedelta(minutes=1)).replace(tzinfo=None)
-    return {"setl_id": f"CK{world.tag}S{next(_n):03d}", "psn_no": psn_no, "scene": "pharmacy",
-            "setl_time": at.isoformat(timespec="seconds"), "method": method, "total_amount": amount,
-            "items": [{"item_code": "XA01AA01", "item_name": "阿莫西林胶囊", "qty": 1, "amount": amount}]}
+def _settlement(world, psn_no: str, amount: float, method: str = "ssc", verification_id: int | None = None) -> dict:
+    # Now, not earlier: a face settlement must not predate the verification it relies on.
+    at = datetime.now(CST)
+    s = {"setl_id": f"CK{world.tag}S{next(_n):03d}", "psn_no": psn_no, "scene": "pharmacy",
+         "setl_time": at.isoformat(timespec="seconds"), "method": method, "total_amount": amount,
+         "items": [{"item_code": "XA01AA01", "item_name": "阿莫西林胶囊", "qty": 1, "amount": amount}]}
+    if verification_id is not None:
+        s["verification_id"] = verification_id
+    return s
+
+
+def _verified(world, faces, psn_no: str, *, genuine: bool = True) -> int:
+    """Enrol the person on A's terminal and verify a capture (of them, or of someone else)."""
+    term = world.terminal.client
+    expect_ok(send(term, term.envelope("2001", {"psn_no": psn_no, "capture": faces.capture(psn_no)})))
+    key = psn_no if genuine else f"someone-else-{psn_no}"
+    out = expect_ok(send(term, term.envelope("2002", {"psn_no": psn_no, "scene": "pharmacy",
+                                                       "capture": faces.capture(key)})))
+    assert out.get("passed") is genuine, out
+    return int(out["verification_id"])
 
 
 @pytest.mark.req("RULE-3", "PH-3")
@@ -34,9 +49,10 @@ def test_precheck_reminds_and_never_blocks(world):
 
 
 @pytest.mark.req("RULE-8", "PH-3")
-def test_review_refuses_a_large_card_purchase_without_face_and_accepts_face_settlement(world):
+def test_review_refuses_a_large_card_purchase_without_face_and_accepts_it_after_a_face_check(world, faces):
     """In-event review (7102) refuses a 1,500-yuan social-security-card purchase with no passed
-    face verification, and accepts the same amount settled by face (刷脸结算)."""
+    face verification and accepts a small one; after a passed 1:1 verification (2002) at the
+    pharmacy, the same amount settled by face naming that verification is accepted."""
     person = world.new_person()
     inst = world.inst_a.client
     refused = expect_ok(send(inst, inst.envelope("7102", _settlement(world, person.psn_no, 1500))))
@@ -44,8 +60,34 @@ def test_review_refuses_a_large_card_purchase_without_face_and_accepts_face_sett
     assert "PH-FACE-OVER-AMOUNT" in {d.get("rule_id") for d in refused.get("decisions", [])}, refused
     small = expect_ok(send(inst, inst.envelope("7102", _settlement(world, person.psn_no, 200))))
     assert small.get("result") == "accepted", small
-    face = expect_ok(send(inst, inst.envelope("7102", _settlement(world, person.psn_no, 1500, "face"))))
+    vid = _verified(world, faces, person.psn_no)
+    face = expect_ok(send(inst, inst.envelope("7102", _settlement(world, person.psn_no, 1500, "face", vid))))
     assert face.get("result") == "accepted", face
+
+
+@pytest.mark.req("PH-3", "HD-11", "RULE-8")
+def test_a_face_settlement_must_name_a_verification(world):
+    """A settlement with method `face` that names no verification is refused with 1001 naming
+    `input.verification_id` — claiming "face" is not a face check."""
+    person = world.new_person()
+    inst = world.inst_a.client
+    expect_error(send(inst, inst.envelope("7102", _settlement(world, person.psn_no, 1500, "face"))), 1001,
+                 "input.verification_id")
+
+
+@pytest.mark.req("PH-3", "HD-11", "RULE-8")
+def test_a_face_settlement_relying_on_a_failed_verification_is_refused(world, faces):
+    """A face settlement naming a verification that did not pass (someone else's face) is refused
+    by rule GEN-FACE-SETTLEMENT-VERIFIED; one naming a verification id that does not exist at the
+    institution is refused with 3003 naming `input.verification_id`."""
+    person = world.new_person()
+    inst = world.inst_a.client
+    vid = _verified(world, faces, person.psn_no, genuine=False)
+    out = expect_ok(send(inst, inst.envelope("7102", _settlement(world, person.psn_no, 1500, "face", vid))))
+    assert out.get("result") == "refused", out
+    assert "GEN-FACE-SETTLEMENT-VERIFIED" in {d.get("rule_id") for d in out.get("decisions", [])}, out
+    missing = _settlement(world, person.psn_no, 1500, "face", 2**40)
+    expect_error(send(inst, inst.envelope("7102", missing)), 3003, "input.verification_id")
 
 
 @pytest.mark.req("RULE-8")

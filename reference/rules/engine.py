@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,8 @@ from typing import Any
 from reference.rules import leads
 from reference.rules.evaluators import FactView, Subject, Verdict, all_evaluators
 from reference.rules.library import Rule, RuleSet
+from reference.scope import Scope
+from reference.services.monitoring import ANY_SCENE, MonitoredScenes, monitored
 from reference.store import Db
 
 
@@ -69,14 +72,19 @@ def _make_decision(rule: Rule, stage: str, subject: Subject, facts: dict, params
 
 def evaluate_settlement(db: Db, rs: RuleSet, stage: str, settlement: dict[str, Any], *, now: datetime,
                         record: bool = True) -> list[Decision]:
-    """Run every active rule of `stage` for the settlement's scene; record the decisions."""
+    """Run every active rule of `stage` for the settlement's scene — the scene's own rules only
+    while the scene is monitored at the institution on the settlement's day (1204), rules of scene
+    `any` always — and record the decisions."""
     evaluators = all_evaluators()
     view = FactView(db)
     inst = _institution(db, settlement["institution_code"])
+    scene_on = monitored(db, settlement["institution_code"], settlement["scene"], settlement["setl_time"])
     subject = Subject("settlement", f"{settlement['institution_code']}/{settlement['setl_id']}",
                       settlement["institution_code"], settlement["psn_no"], settlement["setl_id"])
     out = []
     for rule in rs.active(stage, settlement["scene"]):
+        if rule.scene != ANY_SCENE and not scene_on:
+            continue
         ev = evaluators[rule.id]
         params = rule.resolve(inst)
         facts = ev.gather(view, settlement, params)
@@ -139,12 +147,22 @@ class PostEventResult:
 
 
 def run_post_event(db: Db, rs: RuleSet, start: datetime, end: datetime, *, now: datetime,
-                   record: bool = True, component_hits: dict[str, list[dict[str, Any]]] | None = None
-                   ) -> PostEventResult:
+                   record: bool = True, component_hits: dict[str, list[dict[str, Any]]] | None = None,
+                   institutions: Collection[str] | None = None) -> PostEventResult:
     """Post-event analysis of [start, end). Records hits and their leads unless `record` is False;
-    reruns of the same period never duplicate leads."""
+    reruns of the same period never duplicate leads. With `institutions` (a caller's scope), only
+    subjects of those institutions are judged. A subject is judged by a scene's rules only if the
+    scene is monitored at its institution on the period's last day (1204)."""
     evaluators = all_evaluators()
     view = FactView(db)
+    scene_on = MonitoredScenes(db)
+    last_day = (end - timedelta(days=1)).date()
+    allowed = None if institutions is None else set(institutions)
+
+    def judged(rule: Rule, code: str | None) -> bool:
+        if allowed is not None and code not in allowed:
+            return False
+        return scene_on(code, rule.scene, last_day)
     period = f"{start.isoformat(timespec='seconds')}/{end.isoformat(timespec='seconds')}"
     out: list[Decision] = []
     inst_cache: dict[str | None, dict | None] = {}
@@ -159,6 +177,8 @@ def run_post_event(db: Db, rs: RuleSet, start: datetime, end: datetime, *, now: 
             continue
         ev = evaluators[rule.id]
         for subject, facts in ev.scan(view, start, end, lambda c, r=rule: r.resolve(inst_of(c))):
+            if not judged(rule, subject.institution_code):
+                continue
             params = rule.resolve(inst_of(subject.institution_code))
             d = _make_decision(rule, "post_event", subject, facts, params, ev.decide(facts, params))
             if d.hit:
@@ -175,6 +195,8 @@ def run_post_event(db: Db, rs: RuleSet, start: datetime, end: datetime, *, now: 
                     if since <= h["at"] < end.isoformat(timespec="seconds")]
         for group, group_hits in _composite_groups(rule, hits).items():
             inst_code = group if rule.composite.group_by == "institution" else group_hits[0]["institution_code"]
+            if not judged(rule, inst_code):
+                continue
             params = rule.resolve(inst_of(inst_code))
             g_since = (end - timedelta(days=params["window_days"])).isoformat(timespec="seconds")
             facts = {"group": group, "hits": [h for h in group_hits if h["at"] >= g_since]}
@@ -195,11 +217,13 @@ def run_post_event(db: Db, rs: RuleSet, start: datetime, end: datetime, *, now: 
     return PostEventResult(period, out)
 
 
-def replay(db: Db, decision_id: int) -> tuple[dict[str, Any], Verdict]:
-    """Re-decide a stored decision from its stored facts, parameters and release."""
+def replay(db: Db, decision_id: int, scope: Scope | None = None) -> tuple[dict[str, Any], Verdict]:
+    """Re-decide a stored decision from its stored facts, parameters and release; a decision about
+    an institution outside `scope` does not exist."""
     from reference.rules import releases
 
-    row = db.one("SELECT * FROM decisions WHERE decision_id=?", (decision_id,))
+    clause, params = scope.where_institution("institution_code") if scope else ("", [])
+    row = db.one(f"SELECT * FROM decisions WHERE decision_id=?{clause}", (decision_id, *params))
     if row is None:
         from reference.errors import NotFound
 
@@ -223,11 +247,18 @@ class SimulationRow:
     no_longer_flagged: list[str]
 
 
-def simulate(db: Db, live: RuleSet, draft: RuleSet, start: datetime, end: datetime) -> list[SimulationRow]:
-    """What the draft would have flagged in [start, end) compared with what was flagged live.
-    Reads only: nothing is recorded (RULE-5)."""
+def simulate(db: Db, live: RuleSet, draft: RuleSet, start: datetime, end: datetime,
+             institutions: Collection[str] | None = None) -> list[SimulationRow]:
+    """What the draft would have flagged in [start, end) compared with what was flagged live,
+    over the institutions given (a caller's scope; all when None). Reads only: nothing is
+    recorded (RULE-5)."""
     s, e = start.isoformat(timespec="seconds"), end.isoformat(timespec="seconds")
-    rows = db.all("SELECT * FROM decisions WHERE at>=? AND at<? AND stage!='post_event'", (s, e))
+    allowed = None if institutions is None else set(institutions)
+
+    def mine(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return rows if allowed is None else [r for r in rows if r["institution_code"] in allowed]
+
+    rows = mine(db.all("SELECT * FROM decisions WHERE at>=? AND at<? AND stage!='post_event'", (s, e)))
     evaluators = all_evaluators()
     live_flagged: dict[str, set[str]] = defaultdict(set)
     draft_flagged: dict[str, set[str]] = defaultdict(set)
@@ -248,11 +279,12 @@ def simulate(db: Db, live: RuleSet, draft: RuleSet, start: datetime, end: dateti
             draft_component_hits[rule.id].append({
                 "decision_id": r["decision_id"], "rule_id": rule.id, "institution_code": r["institution_code"],
                 "psn_no": r["psn_no"], "amount": v.amount, "at": r["at"]})
-    post_live = db.all("SELECT rule_id, subject_id FROM decisions WHERE stage='post_event' AND hit=1"
-                       " AND at>=? AND at<?", (s, e))
+    post_live = mine(db.all("SELECT rule_id, subject_id, institution_code FROM decisions WHERE stage='post_event'"
+                            " AND hit=1 AND at>=? AND at<?", (s, e)))
     for r in post_live:
         live_flagged[r["rule_id"]].add(r["subject_id"])
-    sim = run_post_event(db, draft, start, end, now=end, record=False, component_hits=draft_component_hits)
+    sim = run_post_event(db, draft, start, end, now=end, record=False, component_hits=draft_component_hits,
+                         institutions=institutions)
     for d in sim.hits:
         draft_flagged[d.rule_id].add(d.subject.id)
     out = []

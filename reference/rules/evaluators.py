@@ -95,6 +95,10 @@ class FactView:
             params.append(scene)
         return self.db.all(sql + " ORDER BY at", params)
 
+    def verification(self, verification_id: int) -> dict[str, Any] | None:
+        return self.db.one("SELECT verification_id, psn_no, institution_code, scene, passed, at FROM"
+                           " face_verifications WHERE verification_id=?", (verification_id,))
+
     def earlier_settlements_with(self, psn_no: str, category: str, before: str) -> list[dict[str, Any]]:
         return self.db.all(
             "SELECT institution_code, setl_id, setl_time FROM settlements, json_each(settlements.categories) c"

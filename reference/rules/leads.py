@@ -20,6 +20,7 @@ import yaml
 
 from reference.errors import Forbidden, InvalidField, InvalidState, NotFound
 from reference.paths import INTERFACE_SPEC
+from reference.scope import Scope
 from reference.store import Db
 
 if TYPE_CHECKING:
@@ -84,8 +85,10 @@ def create_from_decision(db: Db, rule: Rule, rs: RuleSet, d: Decision, scene: st
     return lead_id
 
 
-def get(db: Db, lead_id: int) -> dict[str, Any]:
-    row = db.one("SELECT * FROM leads WHERE lead_id=?", (lead_id,))
+def get(db: Db, lead_id: int, scope: Scope | None = None) -> dict[str, Any]:
+    """The lead with its events; one outside `scope` (its district) does not exist."""
+    clause, params = scope.where_district("district_code") if scope else ("", [])
+    row = db.one(f"SELECT * FROM leads WHERE lead_id=?{clause}", (lead_id, *params))
     if row is None:
         raise NotFound(f"no lead {lead_id}", field="input.lead_id")
     row["evidence"] = json.loads(row["evidence"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from reference.scope import Scope
 from reference.store import Db
 
 
@@ -39,14 +40,17 @@ class RuleStats:
 
 
 def compute(db: Db, start: str, end: str, *, rule_ids: list[str], max_fp_rate: float,
-            min_audited: int) -> list[RuleStats]:
+            min_audited: int, scope: Scope | None = None) -> list[RuleStats]:
+    """Statistics of [start, end) over the institutions in `scope` (every institution if None)."""
     stats = {r: RuleStats(r) for r in rule_ids}
+    inst, inst_params = scope.where_institution("institution_code") if scope else ("", [])
+    d_inst, _ = scope.where_institution("d.institution_code") if scope else ("", [])
 
     def get(rid: str) -> RuleStats:
         return stats.setdefault(rid, RuleStats(rid))
 
-    for r in db.all("SELECT rule_id, outcome, hit, count(*) n FROM decisions WHERE at>=? AND at<?"
-                    " GROUP BY rule_id, outcome, hit", (start, end)):
+    for r in db.all(f"SELECT rule_id, outcome, hit, count(*) n FROM decisions WHERE at>=? AND at<?{inst}"
+                    " GROUP BY rule_id, outcome, hit", (start, end, *inst_params)):
         s = get(r["rule_id"])
         s.evaluations += r["n"]
         if r["hit"]:
@@ -57,8 +61,8 @@ def compute(db: Db, start: str, end: str, *, rule_ids: list[str], max_fp_rate: f
                 s.refusals += r["n"]
             elif r["outcome"] == "suspicion":
                 s.suspicions += r["n"]
-    for r in db.all("SELECT rule_id, status, count(*) n FROM leads WHERE created_at>=? AND created_at<?"
-                    " GROUP BY rule_id, status", (start, end)):
+    for r in db.all(f"SELECT rule_id, status, count(*) n FROM leads WHERE created_at>=? AND created_at<?{inst}"
+                    " GROUP BY rule_id, status", (start, end, *inst_params)):
         s = get(r["rule_id"])
         s.leads += r["n"]
         if r["status"] == "confirmed":
@@ -68,7 +72,8 @@ def compute(db: Db, start: str, end: str, *, rule_ids: list[str], max_fp_rate: f
     for r in db.all(
         "SELECT d.rule_id, count(*) n FROM appeals a JOIN decisions d ON d.institution_code=a.institution_code"
         " AND d.setl_id=a.setl_id AND d.stage='in_event' AND d.outcome='refuse'"
-        " WHERE a.status='overturned' AND d.at>=? AND d.at<? GROUP BY d.rule_id", (start, end)):
+        f" WHERE a.status='overturned' AND d.at>=? AND d.at<?{d_inst} GROUP BY d.rule_id",
+        (start, end, *inst_params)):
         get(r["rule_id"]).refusals_overturned += r["n"]
     for s in stats.values():
         audited = s.confirmed + s.cleared

@@ -88,9 +88,9 @@ def add_person(
     now: str, by: str,
 ) -> dict:
     certno = check_certno(certno)
-    existing = db.one("SELECT psn_no FROM persons WHERE certno=?", (certno,))
-    if existing:
-        raise Conflict(f"certno already registered as person {existing['psn_no']}", field="input.certno")
+    if db.one("SELECT 1 FROM persons WHERE certno=?", (certno,)):
+        # The existing person's number is not given: it may be outside the caller's scope (GEN-1).
+        raise Conflict("a person with this certno is already registered", field="input.certno")
     if db.one("SELECT 1 FROM persons WHERE psn_no=?", (psn_no,)):
         raise Conflict(f"person {psn_no} already exists", field="input.psn_no")
     row = {
@@ -106,6 +106,11 @@ def add_person(
         row,
     )
     return person_view(db, psn_no)
+
+
+def person_by_certno(db: Db, certno: str) -> dict | None:
+    psn_no = db.scalar("SELECT psn_no FROM persons WHERE certno=?", (certno,))
+    return None if psn_no is None else person_view(db, psn_no)
 
 
 def person_view(db: Db, psn_no: str, field: str = "input.psn_no") -> dict:

@@ -14,6 +14,7 @@ from typing import Any
 from reference.errors import Conflict, InvalidField, InvalidState, NotFound
 from reference.rules import engine, leads, releases
 from reference.rules.knowledge import load_knowledge
+from reference.scope import Scope
 from reference.services.registry import person_view
 from reference.store import Db
 
@@ -84,8 +85,9 @@ def appeal(db: Db, *, institution_code: str, setl_id: str, reason: str, evidence
     return appeal_view(db, aid)
 
 
-def appeal_view(db: Db, appeal_id: int) -> dict[str, Any]:
-    row = db.one("SELECT * FROM appeals WHERE appeal_id=?", (appeal_id,))
+def appeal_view(db: Db, appeal_id: int, scope: Scope | None = None) -> dict[str, Any]:
+    clause, params = scope.where_institution("institution_code") if scope else ("", [])
+    row = db.one(f"SELECT * FROM appeals WHERE appeal_id=?{clause}", (appeal_id, *params))
     if row is None:
         raise NotFound(f"no appeal {appeal_id}", field="input.appeal_id")
     row["evidence"] = json.loads(row["evidence"])

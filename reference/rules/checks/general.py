@@ -1,9 +1,10 @@
-"""Checks for every scene: care by a suspected deceased person (BD-3), late fault reports (GEN-3)."""
+"""Checks for every scene: care by a suspected deceased person (BD-3), late fault reports (GEN-3),
+and settlements relying on a face verification that really passed (PH-3, HD-11)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from reference.rules.evaluators import FactView, Subject, Verdict, evaluator
@@ -49,3 +50,39 @@ class FaultLateReport:
             return Verdict(False)
         return Verdict(True, f"{n} fault(s) reported more than 24 h after they occurred",
                        evidence=[{"kind": "fault_ticket", "id": t} for t in facts["late_tickets"]])
+
+
+@evaluator("GEN-FACE-SETTLEMENT-VERIFIED")
+class FaceSettlementVerified:
+    def gather(self, view: FactView, s: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        vid = s.get("verification_id")
+        v = view.verification(vid) if vid is not None else None
+        return {"psn_no": s["psn_no"], "method": s["method"], "setl_time": s["setl_time"],
+                "total_amount": s["total_amount"], "verification_id": vid,
+                "verification": None if v is None else {"psn_no": v["psn_no"], "passed": bool(v["passed"]),
+                                                        "at": v["at"], "institution_code": v["institution_code"]}}
+
+    def decide(self, facts: dict[str, Any], params: dict[str, Any]) -> Verdict:
+        v = facts["verification"]
+        if v is None:
+            if facts["method"] != "face":
+                return Verdict(False)
+            problems = ["names no face verification"]
+        else:
+            problems = []
+            if not v["passed"]:
+                problems.append(f"verification {facts['verification_id']} did not pass")
+            if v["psn_no"] != facts["psn_no"]:
+                problems.append(f"verification {facts['verification_id']} is of another person")
+            at, setl = datetime.fromisoformat(v["at"]), datetime.fromisoformat(facts["setl_time"])
+            if at > setl:
+                problems.append(f"verification {facts['verification_id']} ({v['at']}) is after the settlement")
+            elif setl - at > timedelta(minutes=params["window_minutes"]):
+                problems.append(f"verification {facts['verification_id']} ({v['at']}) is more than "
+                                f"{params['window_minutes']} min before the settlement")
+        if not problems:
+            return Verdict(False)
+        return Verdict(True, f"settlement by {facts['method']} relying on face: " + "; ".join(problems),
+                       amount=facts["total_amount"],
+                       evidence=[] if facts["verification_id"] is None
+                       else [{"kind": "face_verification", "id": facts["verification_id"]}])

@@ -1,4 +1,8 @@
-"""Pharmacy checks (PH-3): face recognition above the amount threshold and for key populations."""
+"""Pharmacy checks (PH-3): face recognition above the amount threshold and for key populations.
+
+Both look for a passed face verification of the buyer at the pharmacy within the window; a
+settlement's own `method: face` proves nothing by itself (GEN-FACE-SETTLEMENT-VERIFIED checks
+the verification a face settlement names)."""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ class FaceOverAmount:
 
     def decide(self, facts: dict[str, Any], params: dict[str, Any]) -> Verdict:
         threshold = params["amount_threshold_yuan"]
-        if facts["method"] == "face" or facts["total_amount"] < threshold:
+        if facts["total_amount"] < threshold:
             return Verdict(False)
         if _face_within(facts, params["face_window_minutes"]):
             return Verdict(False)
@@ -46,7 +50,7 @@ class KeyPopulationFace:
 
     def decide(self, facts: dict[str, Any], params: dict[str, Any]) -> Verdict:
         key = sorted(set(facts["person_flags"]) & set(params["key_flags"]))
-        if not key or facts["method"] == "face" or _face_within(facts, params["face_window_minutes"]):
+        if not key or _face_within(facts, params["face_window_minutes"]):
             return Verdict(False)
         return Verdict(True, f"key population ({', '.join(key)}) settled by {facts['method']} without a passed "
                              "face check", amount=facts["total_amount"])

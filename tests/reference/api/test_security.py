@@ -85,7 +85,10 @@ def test_role_may_not_run_transaction(world):
 def test_institution_reaches_only_its_own_data(world):
     (a, b) = list(world.institutions.values())[:2]
     r = a.client.send("1203", {"fixmedins_code": b.code})
-    assert r.status == 403 and r.infcode == 2006 and r.envelope["err_field"] == "input.fixmedins_code"
+    # another institution is answered like one that does not exist (no disclosure, GEN-1)
+    assert r.status == 404 and r.infcode == 3003 and r.envelope["err_field"] == "input.fixmedins_code"
+    assert r.envelope["err_msg"] == a.client.send("1203", {"fixmedins_code": "HNOSUCH"}).envelope[
+        "err_msg"].replace("HNOSUCH", b.code)
     assert a.client.call("1203", {"fixmedins_code": a.code})["fixmedins_code"] == a.code
     # claiming another institution in the envelope is refused too
     spoof = Client(BASE, sender=a.code, secret=a.client.secret, fixmedins_code=b.code, http=a.client.http)
@@ -103,7 +106,7 @@ def test_terminal_reaches_only_its_institution(world):
     term_b_id = next(iter(b.terminals))
     r = term_a.send("1304", {"terminal_id": term_b_id, "device_kind": "camera", "description": "x",
                              "occurred_at": "2026-03-02T07:00:00"})
-    assert r.infcode == 2006
+    assert r.infcode == 3003 and r.envelope["err_field"] == "input.terminal_id"
 
 
 @pytest.mark.req("GEN-1")
@@ -118,14 +121,14 @@ def test_district_bureau_reaches_only_its_district(world, admin):
     mine = next(iter(world.institutions))
     assert zy.call("1203", {"fixmedins_code": mine})["fixmedins_code"] == mine
     r = zy.send("1203", {"fixmedins_code": "H41010500001"})
-    assert r.infcode == 2006
+    assert r.infcode == 3003
     # its terminal list holds only its district's terminals
     listed = zy.call("1306", {})["terminals"]
     assert listed and all(t["fixmedins_code"] in world.institutions for t in listed)
     # and it may not add institutions to another district
     r = zy.send("1202", {"fixmedins_code": "H41010500002", "fixmedins_name": "x", "inst_type": "primary_hospital",
                          "level": "1", "district_code": "410105"})
-    assert r.infcode == 2006
+    assert r.infcode == 3003 and r.envelope["err_field"] == "input.district_code"
 
 
 @pytest.mark.req("GEN-6", "DEV-3")

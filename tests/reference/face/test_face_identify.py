@@ -49,12 +49,12 @@ def test_identify_finds_the_enrolled_person_within_scope(world, http, two):
     other = term_b.call("2004", {"capture": probe})
     assert other["candidates"] == [] and other["gallery_size"] == 1
     for extra in ({"fixmedins_code": a}, {"district_code": world.district}):
-        assert term_b.send("2004", {"capture": probe, **extra}).infcode == 2006
-    # A district bureau: its district by default; another district is out of scope.
+        assert term_b.send("2004", {"capture": probe, **extra}).infcode == 3003  # out of scope: not found
+    # A district bureau: its district by default; another district does not exist for it.
     du = _district_user(world, http, world.district)
     mine = du.call("2004", {"capture": probe})
     assert [c["psn_no"] for c in mine["candidates"]] == [p] and mine["district_code"] == world.district
-    assert du.send("2004", {"capture": probe, "district_code": "410199"}).infcode == 2006
+    assert du.send("2004", {"capture": probe, "district_code": "410199"}).infcode == 3003
     # The city narrows its search as it likes: another institution's gallery does not have p.
     assert world.bureau.call("2004", {"capture": probe, "fixmedins_code": b})["candidates"] == []
     # Every person disclosed by a search is in the access log.
@@ -110,7 +110,7 @@ def test_enrolment_flags_another_persons_matching_face(world, http, two):
     world.bureau.call("1201", {"code": "410198", "name": "另一区"})
     elsewhere = _district_user(world, http, "410198")
     assert elsewhere.call("2005", {})["entries"] == []
-    assert elsewhere.send("2005", {"district_code": world.district}).infcode == 2006
+    assert elsewhere.send("2005", {"district_code": world.district}).infcode == 3003
     assert term_a.send("2005", {}).infcode == 2005
     assert _district_user(world, http, world.district).call("2005", {})["entries"] == entries
 

@@ -1,0 +1,41 @@
+"""The personal-data access log (个人信息访问日志, GEN-5): who read or changed whose data, and when.
+
+Handlers record writes explicitly (`Ctx.log_access(psn_no, "write")`); the gateway records a read
+for every person an answer names (reference.api.gateway), so a new transaction cannot forget it.
+A district account reading the log sees what the senders of its district did.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reference.scope import Scope
+from reference.store import Db
+
+
+def record(db: Db, *, at: str, principal_id: str, role: str, infno: str, msgid: str, psn_no: str,
+           action: str) -> None:
+    db.execute("INSERT INTO access_log(at, principal_id, role, infno, msgid, psn_no, action)"
+               " VALUES (?,?,?,?,?,?,?)", (at, principal_id, role, infno, msgid, psn_no, action))
+
+
+def logged(db: Db, msgid: str, principal_id: str) -> set[tuple[str, str]]:
+    """(psn_no, action) pairs already recorded for this message."""
+    return {(r["psn_no"], r["action"]) for r in db.all(
+        "SELECT psn_no, action FROM access_log WHERE msgid=? AND principal_id=?", (msgid, principal_id))}
+
+
+def entries(db: Db, scope: Scope, *, psn_no: str | None, principal_id: str | None,
+            limit: int) -> list[dict[str, Any]]:
+    sql = "SELECT at, principal_id, role, infno, msgid, psn_no, action FROM access_log WHERE 1=1"
+    params: list[Any] = []
+    if scope.level != "city":
+        sql += " AND principal_id IN (SELECT id FROM principals WHERE district_code=?)"
+        params.append(scope.district_code)
+    if psn_no:
+        sql += " AND psn_no=?"
+        params.append(psn_no)
+    if principal_id:
+        sql += " AND principal_id=?"
+        params.append(principal_id)
+    return db.all(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
