@@ -1,0 +1,64 @@
+"""Inpatient rules at their lines (INP-1 … INP-8): each deadline one second late makes a finding
+at the day end (3009) and exactly on time does not; the daily check belongs to its calendar day
+and skips the admission day; the targeting score fires at its threshold (0.2) and minimum of
+10 due patient-days (INP-7, SUP-2), judged by the post-event run (7201)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from rule_scenarios import (
+    admission_capture,
+    daily_check,
+    discharge_registration,
+    remote_check,
+    review_deadline,
+    unsupplemented_rejection,
+    ward_compliance,
+)
+from rule_support import POST, fires, near_miss, only, quiet
+
+SUSPICION = {"post_event": "suspicion"}
+DEADLINES = [  # rule, scenario, one second too late, exactly on time
+    ("INP-ENROL-24H", admission_capture, timedelta(hours=24, seconds=1), timedelta(hours=24)),  # capture
+    ("INP-DISCHARGE-SAME-DAY", discharge_registration, "2026-03-04T00:00:00", "2026-03-03T23:59:59"),
+    ("INP-DAILY-FACE-CHECK", daily_check, "2026-03-04T00:00:00", "2026-03-03T23:59:59"),  # the check of 03-03
+    ("INP-REMOTE-CHECK-EXPIRED", remote_check, "2026-03-02T11:00:01", "2026-03-02T11:00:00"),
+    ("INP-SR-REVIEW-OVERDUE", review_deadline, "2026-03-08T00:00:00", "2026-03-07T23:59:59"),
+    ("INP-SR-VIOLATION", unsupplemented_rejection, "2026-03-08T00:00:00", "2026-03-07T23:59:59"),  # supplement
+]
+
+
+@pytest.mark.req("INP-1", "INP-2", "INP-3", "INP-4", "INP-5", "INP-8")
+@pytest.mark.parametrize(("rule_id", "scenario", "when", "expected"), [
+    p for rule_id, scenario, late, on_time in DEADLINES
+    for p in near_miss(rule_id, SUSPICION, late, on_time, before=(rule_id, scenario),
+                       ids=(f"{rule_id}-1s-late", f"{rule_id}-on-time"))])
+def test_one_second_past_a_deadline_is_a_finding_at_the_day_end_and_on_time_is_not(env, rule_id, scenario, when,
+                                                                                    expected):
+    seen = scenario(env, when)
+    assert seen.hits == only(rule_id, expected, POST)
+    assert seen.subjects == ({rule_id: [seen.subject]} if expected else {})
+
+
+@pytest.mark.req("INP-3")
+@pytest.mark.parametrize(("admitted_at", "expected"), near_miss(
+    "INP-DAILY-FACE-CHECK", SUSPICION, "2026-03-02T23:59:59", "2026-03-03T00:00:00",
+    ids=("admitted-day-before", "admission-day")))
+def test_the_admission_day_needs_no_daily_check(env, admitted_at, expected):
+    seen = daily_check(env, "2026-03-04T00:00:00", admitted_at=admitted_at)
+    assert seen.hits == only("INP-DAILY-FACE-CHECK", expected, POST)
+
+
+@pytest.mark.req("INP-7", "SUP-2", "RULE-2")
+@pytest.mark.parametrize(("patients", "checked", "expected"), [
+    # score = 0.4 × (1 − daily-check rate); a lead at ≥ 0.2 with ≥ 10 due patient-days
+    pytest.param(10, 5, SUSPICION, marks=fires("INP-LOW-COMPLIANCE", "post_event"), id="score-0.2"),
+    pytest.param(10, 6, {}, marks=quiet("INP-LOW-COMPLIANCE"), id="score-0.16"),
+    pytest.param(9, 4, {}, marks=quiet("INP-LOW-COMPLIANCE"), id="9-patient-days"),
+])
+def test_an_institution_at_the_targeting_threshold_becomes_a_lead(env, patients, checked, expected):
+    seen = ward_compliance(env, patients=patients, checked=checked)
+    assert seen.hits == only("INP-LOW-COMPLIANCE", expected, POST)
+    assert seen.subjects == ({"INP-LOW-COMPLIANCE": [env.hospital.code]} if expected else {})
