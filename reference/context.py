@@ -40,6 +40,9 @@ class Ctx:
     infno: str
     msgid: str
     prepared: Any = None
+    # The result of the transaction's read phase (`read=`, on a read snapshot before this write
+    # transaction), or None: the handler checks it is still current before relying on it.
+    snapshot: Any = None
     # Work to do once this transaction has committed (e.g. purging erased templates' bytes from
     # the write-ahead log): run by the gateway after COMMIT, never on a refusal or a replay.
     post_commit: list[Callable[[], None]] = field(default_factory=list)

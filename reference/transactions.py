@@ -48,6 +48,12 @@ class Transaction:
     # Whether the gateway logs a read (GEN-5) for every person the answer names. Off only for the
     # access log itself, whose entries name persons as the subject of an audit, not as their data.
     log_person_reads: bool = True
+    # Optional read phase (e.g. the day end's scan): run on a read snapshot with the sender's
+    # context before the write transaction opens, so long reads never hold the write lock. It must
+    # not write (the connection is query-only while it runs). Its result is `ctx.snapshot` in the
+    # handler, which must check that the facts it was read from are unchanged (or read them
+    # again); a refusal or a replayed msgid in the read phase leaves the snapshot None.
+    read: Callable[[Any, BaseModel], Any] | None = field(default=None, compare=False)
 
 
 REGISTRY: dict[str, Transaction] = {}
@@ -65,6 +71,7 @@ def transaction(
     prepare: Callable[[Any, BaseModel], Any] | None = None,
     scene: str | None = None,
     log_person_reads: bool = True,
+    read: Callable[[Any, BaseModel], Any] | None = None,
 ) -> Callable[[Callable[..., BaseModel]], Callable[..., BaseModel]]:
     unknown = set(roles) - ANY_ROLE
     if unknown:
@@ -92,6 +99,7 @@ def transaction(
             prepare=prepare,
             scene=scene,
             log_person_reads=log_person_reads,
+            read=read,
         )
         return fn
 

@@ -79,12 +79,10 @@ class Inpatient:
 
     def register(self, mdtrt: str, *, day: str | None = None, task_id: int | None = None,
                  reason: str = "under_treatment", att_type: str = "treatment_record") -> Answer:
-        inp = {"mdtrt_id": mdtrt, "reason": reason, "explanation": "一致性测试：患者外出检查",
+        subject = ({"patient_day": {"mdtrt_id": mdtrt, "day": day}} if task_id is None
+                   else {"bed_check_item": {"mdtrt_id": mdtrt, "task_id": task_id}})
+        inp = {"subject": subject, "reason": reason, "explanation": "一致性测试：患者外出检查",
                "attachment_ids": [self.attach(att_type)]}
-        if day is not None:
-            inp["day"] = day
-        if task_id is not None:
-            inp["task_id"] = task_id
         return send(self.inst, self.inst.envelope("3022", inp))
 
     def day_end(self, day: str) -> Answer:

@@ -26,6 +26,7 @@ from typing import Any
 from reference.rules import leads
 from reference.rules.evaluators import FactView, Subject, Verdict, all_evaluators
 from reference.rules.library import Rule, RuleSet
+from reference.rules.params import INSTITUTION_ATTRS, institution_attrs
 from reference.scope import Scope
 from reference.services.monitoring import ANY_SCENE, MonitoredScenes, monitored
 from reference.store import Db
@@ -47,10 +48,7 @@ class Decision:
     lead_id: int | None = None
 
 
-def _institution(db: Db, code: str | None) -> dict | None:
-    if code is None:
-        return None
-    return db.one("SELECT code, inst_type, level, district_code, speciality FROM institutions WHERE code=?", (code,))
+_institution = institution_attrs
 
 
 def _record(db: Db, d: Decision, rs: RuleSet, scene: str, at: str, period: str | None) -> int:
@@ -148,16 +146,19 @@ class PostEventResult:
 
 def run_post_event(db: Db, rs: RuleSet, start: datetime, end: datetime, *, now: datetime,
                    record: bool = True, component_hits: dict[str, list[dict[str, Any]]] | None = None,
-                   institutions: Collection[str] | None = None) -> PostEventResult:
-    """Post-event analysis of [start, end). Records hits and their leads unless `record` is False;
+                   institutions: Collection[str] | None = None, view: FactView | None = None
+                   ) -> PostEventResult:
+    """Post-event analysis of [start, end). Records hits and their leads unless `record` is False
+    (then `record_post_event` may record them later, e.g. after a scan on a read snapshot);
     reruns of the same period never duplicate leads. With `institutions` (a caller's scope), only
-    subjects of those institutions are judged. A subject is judged by a scene's rules only if the
-    scene is monitored at its institution on the period's last day (1204)."""
+    subjects of those institutions are judged, and scans read only their rows. A subject is judged
+    by a scene's rules only if the scene is monitored at its institution on the period's last day
+    (1204). `view` (a day end's, narrowed the same way) replaces the default fact view."""
     evaluators = all_evaluators()
-    view = FactView(db)
+    allowed = None if institutions is None else set(institutions)
+    view = view or FactView(db, institutions=allowed)
     scene_on = MonitoredScenes(db)
     last_day = (end - timedelta(days=1)).date()
-    allowed = None if institutions is None else set(institutions)
 
     def judged(rule: Rule, code: str | None) -> bool:
         if allowed is not None and code not in allowed:
@@ -166,6 +167,11 @@ def run_post_event(db: Db, rs: RuleSet, start: datetime, end: datetime, *, now: 
     period = f"{start.isoformat(timespec='seconds')}/{end.isoformat(timespec='seconds')}"
     out: list[Decision] = []
     inst_cache: dict[str | None, dict | None] = {}
+    if allowed:  # the run's institutions (and their scenes) in one query each, not one per institution
+        scene_on.prefetch(allowed, last_day)
+        inst_cache.update((r["code"], r) for r in db.all(
+            f"SELECT {INSTITUTION_ATTRS} FROM institutions WHERE code IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(allowed)),)))
 
     def inst_of(code: str | None) -> dict | None:
         if code not in inst_cache:
@@ -205,16 +211,23 @@ def run_post_event(db: Db, rs: RuleSet, start: datetime, end: datetime, *, now: 
             d = _make_decision(rule, "post_event", subject, facts, params, decide_composite(rule, facts, params))
             if d.hit:
                 out.append(d)
+    res = PostEventResult(period, out)
     if record:
-        at = now.isoformat(timespec="seconds")
-        for d in out:
-            dedupe = f"{d.rule_id}|{d.subject.id}" + ("" if d.subject.type == "settlement" else f"|{period}")
-            if leads.exists(db, dedupe):
-                continue
-            rule = rs.rules[d.rule_id]
-            d.decision_id = _record(db, d, rs, rule.scene, at, period)
-            d.lead_id = leads.create_from_decision(db, rule, rs, d, rule.scene, now, dedupe=dedupe)
-    return PostEventResult(period, out)
+        record_post_event(db, rs, res, now=now)
+    return res
+
+
+def record_post_event(db: Db, rs: RuleSet, res: PostEventResult, *, now: datetime) -> None:
+    """Record the hits of a post-event run and their leads (setting `decision_id`, `lead_id`);
+    a hit whose lead exists already (the same rule, subject and period) is skipped."""
+    at = now.isoformat(timespec="seconds")
+    for d in res.hits:
+        dedupe = f"{d.rule_id}|{d.subject.id}" + ("" if d.subject.type == "settlement" else f"|{res.period}")
+        if leads.exists(db, dedupe):
+            continue
+        rule = rs.rules[d.rule_id]
+        d.decision_id = _record(db, d, rs, rule.scene, at, res.period)
+        d.lead_id = leads.create_from_decision(db, rule, rs, d, rule.scene, now, dedupe=dedupe)
 
 
 def replay(db: Db, decision_id: int, scope: Scope | None = None) -> tuple[dict[str, Any], Verdict]:
@@ -284,7 +297,7 @@ def simulate(db: Db, live: RuleSet, draft: RuleSet, start: datetime, end: dateti
     for r in post_live:
         live_flagged[r["rule_id"]].add(r["subject_id"])
     sim = run_post_event(db, draft, start, end, now=end, record=False, component_hits=draft_component_hits,
-                         institutions=institutions)
+                         institutions=allowed)
     for d in sim.hits:
         draft_flagged[d.rule_id].add(d.subject.id)
     out = []

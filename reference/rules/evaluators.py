@@ -12,10 +12,11 @@ Composite rules share one generic evaluator (`reference.rules.engine.decide_comp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from reference.store import Db
 
@@ -53,6 +54,7 @@ class PeriodEvaluator(Evaluator, Protocol):
 
 
 REGISTRY: dict[str, Any] = {}
+V = TypeVar("V", bound="FactView")
 
 
 def evaluator(rule_id: str) -> Callable[[type], type]:
@@ -73,14 +75,60 @@ def all_evaluators() -> dict[str, Any]:
 
 
 class FactView:
-    """Read-only queries evaluators use to gather facts (no SQL in evaluators)."""
+    """Read-only queries evaluators use to gather facts (no SQL in evaluators).
 
-    def __init__(self, db: Db) -> None:
+    A post-event run may narrow the view: `institutions` (None: all) are the only institutions
+    whose subjects the run judges, so scans read only their rows; `closing` are (scene,
+    institution, day) triples a day end is closing in this run, which scans treat as closed
+    although the closure is written only after them (the day end scans on a read snapshot).
+    Scene views (e.g. `InpatientFacts`) are made from a view with `of`, sharing its narrowing
+    and its memo, so facts read once in a run (the closed days, a day's patient-days) are not
+    read again by the next rule or by the day end's scene hook."""
+
+    def __init__(self, db: Db, *, institutions: Collection[str] | None = None,
+                 closing: Collection[tuple[str, str, str]] = ()) -> None:
         self.db = db
+        self.institutions = None if institutions is None else sorted(set(institutions))
+        self.closing = frozenset(closing)
+        self.memo: dict[Any, Any] = {}
+
+    @classmethod
+    def of(cls: type[V], view: FactView) -> V:
+        """This kind of view over the same database, narrowing and memo as `view`."""
+        if isinstance(view, cls):
+            return view
+        out = cls.__new__(cls)
+        out.__dict__.update(view.__dict__)  # the memo dict itself is shared
+        return out
+
+    def memoised(self, key: Any, compute: Callable[[], Any]) -> Any:
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
+    def institution_filter(self, column: str) -> tuple[str, list[Any]]:
+        """` AND <column> is one of the run's institutions` (nothing when the run covers all)."""
+        if self.institutions is None:
+            return "", []
+        return f" AND {column} IN (SELECT value FROM json_each(?))", [json.dumps(self.institutions)]
+
+    def closed_days(self, scene: str, start: datetime, end: datetime) -> list[tuple[str, str]]:
+        """(institution, day) pairs of `scene` closed by a day end (or being closed by this run)
+        with the day in [start, end), ordered by day and institution."""
+        s, e = start.date().isoformat(), end.date().isoformat()
+
+        def read() -> list[tuple[str, str]]:
+            clause, params = self.institution_filter("institution_code")
+            rows = {(r["institution_code"], r["day"]) for r in self.db.all(
+                f"SELECT institution_code, day FROM day_closures WHERE scene=? AND day>=? AND day<?{clause}",
+                [scene, s, e, *params])}
+            rows |= {(code, day) for sc, code, day in self.closing if sc == scene and s <= day < e
+                     and (self.institutions is None or code in self.institutions)}
+            return sorted(rows, key=lambda r: (r[1], r[0]))
+
+        return self.memoised(("closed_days", scene, s, e), read)
 
     def person_flags(self, psn_no: str) -> list[str]:
-        import json
-
         raw = self.db.scalar("SELECT flags FROM persons WHERE psn_no=?", (psn_no,))
         return json.loads(raw) if raw else []
 

@@ -17,33 +17,24 @@ resolved for the institution from the rule release in force.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+import json
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from pydantic import Field
+
 from reference.clock import CST
+from reference.envelope import Model
 from reference.errors import Conflict, InvalidField, InvalidState, NotFound
-from reference.rules import engine, releases
-from reference.rules.checks.inpatient import (
-    InpatientFacts,
-    daily_check_due,
-    daily_check_facts,
-    patient_day_id,
-)
-from reference.rules.evaluators import all_evaluators
-from reference.rules.library import RuleSet
+from reference.fields import BizDate, RowId, VisitId
+from reference.rules.checks.inpatient import InpatientFacts, daily_check_facts, daily_status, patient_day_id
+from reference.rules.params import rule_params
+from reference.scope import Scope
+from reference.services import day_end
+from reference.services import special_registration as sr
 from reference.store import Db
 
 DAILY_RULE = "INP-DAILY-FACE-CHECK"
-
-
-def rule_params(db: Db, rule_id: str, institution_code: str | None, now: datetime) -> dict[str, Any]:
-    """A rule's parameters for an institution, from the release in force today."""
-    rs = releases.in_force(db, now.date())
-    inst = None
-    if institution_code is not None:
-        inst = db.one("SELECT code, inst_type, level, district_code, speciality FROM institutions WHERE code=?",
-                      (institution_code,))
-    return rs.rules[rule_id].resolve(inst)
 
 
 def iso(t: datetime) -> str:
@@ -59,11 +50,11 @@ def visit(db: Db, institution_code: str, mdtrt_id: str, field: str = "input.mdtr
     return row
 
 
-def require_in_hospital(v: dict[str, Any], what: str) -> None:
+def require_in_hospital(v: dict[str, Any], what: str, field: str = "input.mdtrt_id") -> None:
     """Face checks of a discharged patient are refused (3004) — the visit is over."""
     if v["status"] == "discharged":
         raise InvalidState(f"{v['psn_no']} was discharged at {v['dscg_time']} (visit {v['mdtrt_id']}); "
-                           f"{what} is refused for a discharged patient", field="input.mdtrt_id")
+                           f"{what} is refused for a discharged patient", field=field)
 
 
 def admit(db: Db, *, institution_code: str, mdtrt_id: str, psn_no: str, dept_code: str, dept_name: str,
@@ -76,8 +67,11 @@ def admit(db: Db, *, institution_code: str, mdtrt_id: str, psn_no: str, dept_cod
     open_visit = db.one("SELECT mdtrt_id, institution_code FROM inpatient_visits WHERE psn_no=? AND status="
                         "'in_hospital'", (psn_no,))
     if open_visit:
-        raise Conflict(f"{psn_no} is in hospital already (visit {open_visit['mdtrt_id']} at "
-                       f"{open_visit['institution_code']}); discharge it first", field="input.psn_no")
+        # Another institution's visit id is not ours to disclose (GEN-1): name it only when it is ours.
+        where = (f"here (visit {open_visit['mdtrt_id']})" if open_visit["institution_code"] == institution_code
+                 else "at another institution")
+        raise Conflict(f"{psn_no} is in hospital already {where}; a patient is discharged before a new admission",
+                       field="input.psn_no")
     at = iso(now)
     db.execute(
         "INSERT INTO inpatient_visits(institution_code, mdtrt_id, psn_no, dept_code, dept_name, ward, bed_no,"
@@ -135,6 +129,14 @@ def checks_today(db: Db, v: dict[str, Any], now: datetime) -> int:
     return len(InpatientFacts(db).passed_on(v["institution_code"], v["mdtrt_id"], now.date().isoformat()))
 
 
+def institutions_with_visits(db: Db, scope: Scope, day: date) -> list[str]:
+    """The institutions in scope that had an inpatient admitted on or before `day`."""
+    clause, params = scope.where_institution("institution_code")
+    return [r["code"] for r in db.all(
+        f"SELECT DISTINCT institution_code AS code FROM inpatient_visits WHERE substr(adm_time,1,10)<=?{clause}"
+        " ORDER BY code", [day.isoformat(), *params])]
+
+
 def list_visits(db: Db, institution_code: str, *, status: str | None, mdtrt_id: str | None,
                 limit: int) -> list[dict[str, Any]]:
     sql, params = "SELECT * FROM inpatient_visits WHERE institution_code=?", [institution_code]
@@ -147,59 +149,49 @@ def list_visits(db: Db, institution_code: str, *, status: str | None, mdtrt_id: 
     return db.all(sql + " ORDER BY adm_time, mdtrt_id LIMIT ?", [*params, limit])
 
 
-# --- day end ------------------------------------------------------------------------------------
-def _day_end_rules(rs: RuleSet) -> RuleSet:
-    evs = all_evaluators()
-    picked = {rid: r for rid, r in rs.rules.items()
-              if r.scene == "inpatient" and getattr(evs.get(rid), "at_day_end", False)}
-    return RuleSet(rs.version, rs.effective_from, picked, rs.review, rs.notes, rs.base_version)
+# --- day end (reference.services.day_end) -----------------------------------------------------
+def _patient_day_results(w: day_end.Window) -> list[dict[str, Any]]:
+    """Each due patient-day of the closed institutions with its status (INP-3): compliant with
+    enough passed checks, excused with a special registration, otherwise a finding — the same
+    facts and parameters rule INP-DAILY-FACE-CHECK judges, read once for both."""
+    rule = w.rules.rules.get(DAILY_RULE)
+    if rule is None or not rule.enabled:
+        return []
+    params_for = w.params_for(rule)
+    out = []
+    for row in InpatientFacts.of(w.view).patient_days(w.start, w.end):
+        code = row["institution_code"]
+        if code not in w.institutions:
+            continue
+        facts = daily_check_facts(row)
+        status = daily_status(facts, params_for(code))
+        if status is None:
+            continue
+        out.append({"fixmedins_code": code, "mdtrt_id": row["mdtrt_id"], "day": row["day"], "psn_no": row["psn_no"],
+                    "status": status, "passed_checks": len(facts["passed_checks"]),
+                    "reg_id": facts["special_registration"],
+                    "subject_id": patient_day_id(code, row["mdtrt_id"], row["day"])})
+    return out
 
 
-def close_day(db: Db, *, day: date, institutions: list[str], by: str, now: datetime) -> dict[str, Any]:
-    """Close `day` for the institutions not closed yet, judge it with the day-end rules (findings
-    become leads) and record each due patient-day's status. Rerunning closes nothing twice."""
-    if day >= now.date():
-        raise InvalidState(f"business day {day} has not ended (business time is {iso(now)})", field="input.day")
-    closed = {r["institution_code"] for r in db.all("SELECT institution_code FROM inpatient_day_closures WHERE day=?",
-                                                     (day.isoformat(),))}
-    new = [c for c in institutions if c not in closed]
-    for code in new:
-        db.execute("INSERT INTO inpatient_day_closures(institution_code, day, closed_at, closed_by) VALUES (?,?,?,?)",
-                   (code, day.isoformat(), iso(now), by))
-    start = datetime.combine(day, time(), CST)
-    rs = releases.in_force(db, now.date())
-    res = engine.run_post_event(db, _day_end_rules(rs), start, start + timedelta(days=1), now=now)
-    daily_leads = {d.subject.id: d.lead_id for d in res.hits if d.rule_id == DAILY_RULE}
-    iv = InpatientFacts(db)
-    patient_days = []
-    daily_rule = rs.rules.get(DAILY_RULE)
-    for code in new if daily_rule is not None and daily_rule.enabled else []:
-        params = rule_params(db, DAILY_RULE, code, now)
-        for v in iv.visits_in_hospital_on(code, day.isoformat(), equipped_only=True):
-            facts = daily_check_facts(iv, v, day.isoformat())
-            if not daily_check_due(facts, params):
-                continue
-            sid = patient_day_id(code, v["mdtrt_id"], day)
-            lead_id = daily_leads.get(sid)
-            if len(facts["passed_checks"]) >= params["min_passed_checks"]:
-                status = "compliant"
-            elif facts["special_registration"] is not None:
-                status = "excused"
-            else:
-                status = "finding"
-            db.execute("INSERT INTO inpatient_patient_days(institution_code, mdtrt_id, day, psn_no, status,"
-                       " passed_checks, reg_id, lead_id) VALUES (?,?,?,?,?,?,?,?)",
-                       (code, v["mdtrt_id"], day.isoformat(), v["psn_no"], status, len(facts["passed_checks"]),
-                        facts["special_registration"], lead_id))
-            patient_days.append({"fixmedins_code": code, "mdtrt_id": v["mdtrt_id"], "psn_no": v["psn_no"],
-                                 "status": status, "passed_checks": len(facts["passed_checks"]),
-                                 "reg_id": facts["special_registration"], "lead_id": lead_id})
-    findings = [{"rule_id": d.rule_id, "subject_type": d.subject.type, "subject_id": d.subject.id,
-                 "fixmedins_code": d.subject.institution_code, "psn_no": d.subject.psn_no, "lead_id": d.lead_id,
-                 "message": d.message} for d in res.hits if d.lead_id is not None]
-    return {"day": day.isoformat(), "release_version": rs.version, "closed": new,
-            "already_closed": sorted(set(institutions) & closed), "patient_days": patient_days,
-            "findings": findings}
+def _record_patient_days(db: Db, rows: list[dict[str, Any]], lead_ids: dict[tuple[str, str], int]
+                         ) -> list[dict[str, Any]]:
+    """Write the patient-days' statuses (one statement for all) with the lead of each finding."""
+    out = [{**{k: v for k, v in r.items() if k != "subject_id"},
+            "lead_id": lead_ids.get((DAILY_RULE, r["subject_id"]))} for r in rows]
+    db.execute(
+        "INSERT INTO inpatient_patient_days(institution_code, mdtrt_id, day, psn_no, status, passed_checks, reg_id,"
+        " lead_id) SELECT value->>'fixmedins_code', value->>'mdtrt_id', value->>'day', value->>'psn_no',"
+        " value->>'status', value->>'passed_checks', value->>'reg_id', value->>'lead_id' FROM json_each(?)",
+        (json.dumps(out),))
+    return out
+
+
+DAY_END = day_end.register(day_end.SceneDayEnd(
+    scene="inpatient", candidates=institutions_with_visits, results=_patient_day_results,
+    record=_record_patient_days,
+    counters=("inpatient_visits", "special_registrations", "bed_check_tasks", "bed_check_items"),
+    logs=("face_verifications", "special_registration_events")))
 
 
 # --- remote bed checks -----------------------------------------------------------------------------
@@ -244,8 +236,11 @@ def issue_task(db: Db, *, institution_code: str, deadline: datetime, selection: 
     return task_id
 
 
-def task(db: Db, task_id: int, now: datetime, field: str = "input.task_id") -> dict[str, Any]:
-    t = db.one("SELECT * FROM bed_check_tasks WHERE task_id=?", (task_id,))
+def task(db: Db, task_id: int, now: datetime, field: str = "input.task_id", scope: Scope | None = None
+         ) -> dict[str, Any]:
+    """The task with its items' statuses at `now`; one outside `scope` does not exist."""
+    clause, params = scope.where_institution("institution_code") if scope else ("", [])
+    t = db.one(f"SELECT * FROM bed_check_tasks WHERE task_id=?{clause}", (task_id, *params))
     if t is None:
         raise NotFound(f"no remote bed-check task {task_id}", field=field)
     expired = iso(now) > t["deadline"]
@@ -261,19 +256,23 @@ def task(db: Db, task_id: int, now: datetime, field: str = "input.task_id") -> d
     return t
 
 
-def open_task_item(db: Db, task_id: int, v: dict[str, Any], now: datetime) -> dict[str, Any]:
+def open_task_item(db: Db, task_id: int, v: dict[str, Any], now: datetime, field: str = "input.task_id"
+                   ) -> dict[str, Any]:
     """The task's item for this visit, if the task may still be acted on."""
-    t = db.one("SELECT * FROM bed_check_tasks WHERE task_id=?", (task_id,))
-    if t is None or t["institution_code"] != v["institution_code"]:
-        raise NotFound(f"no remote bed-check task {task_id} for institution {v['institution_code']}",
-                       field="input.task_id")
+    t = db.one("SELECT * FROM bed_check_tasks WHERE task_id=? AND institution_code=?",
+               (task_id, v["institution_code"]))
+    if t is None:
+        raise NotFound(f"no remote bed-check task {task_id}", field=field)
     item = db.one("SELECT * FROM bed_check_items WHERE task_id=? AND mdtrt_id=?", (task_id, v["mdtrt_id"]))
     if item is None:
-        raise NotFound(f"task {task_id} does not list visit {v['mdtrt_id']}", field="input.task_id")
+        raise NotFound(f"task {task_id} does not list visit {v['mdtrt_id']}", field=field)
     if iso(now) > t["deadline"]:
-        raise InvalidState(f"task {task_id} expired at {t['deadline']}; it can no longer be acted on",
-                           field="input.task_id")
+        raise InvalidState(f"task {task_id} expired at {t['deadline']}; it can no longer be acted on", field=field)
     return item
+
+
+def task_item_status(db: Db, task_id: int, mdtrt_id: str) -> str | None:
+    return db.scalar("SELECT status FROM bed_check_items WHERE task_id=? AND mdtrt_id=?", (task_id, mdtrt_id))
 
 
 def record_task_attempt(db: Db, task_id: int, mdtrt_id: str, *, passed: bool, verification_id: int,
@@ -299,23 +298,60 @@ def tasks_for(db: Db, institution_code: str, *, open_only: bool, since_task_id: 
     return [task(db, r["task_id"], now) for r in rows]
 
 
-# --- special registration: what the inpatient scene registers ----------------------------------
-def check_patient_day(db: Db, v: dict[str, Any], day: date, now: datetime) -> None:
+# --- special registration: what the inpatient scene excuses (reference.services.special_registration)
+class PatientDayRef(Model):
+    """A patient-day whose daily face check (INP-3) could not be passed — registered before that
+    day's day end, for a due day (an equipped department, not the admission or discharge day)."""
+
+    mdtrt_id: VisitId = Field(description="Visit id (就诊ID)")
+    day: BizDate = Field(description="The day whose daily check could not be passed")
+
+
+class BedCheckItemRef(Model):
+    """A remote bed-check item (INP-4) that could not be passed — registered before the task's
+    deadline, while the item is pending."""
+
+    mdtrt_id: VisitId = Field(description="Visit id (就诊ID)")
+    task_id: RowId = Field(description="The remote bed-check task (3011) listing the visit")
+
+
+def check_patient_day(db: Db, v: dict[str, Any], day: date, now: datetime, field: str = "input") -> None:
     """A patient-day may be special-registered while its day is not closed, if it is a due day
     of an equipped department and has no passed check."""
     if day > now.date():
-        raise InvalidField("the day is in the future (business time)", field="input.day")
+        raise InvalidField("the day is in the future (business time)", field=f"{field}.day")
     if InpatientFacts(db).is_closed(v["institution_code"], day.isoformat()):
-        raise InvalidState(f"{day} was closed by its day end; its findings are final", field="input.day")
+        raise InvalidState(f"{day} was closed by its day end; its findings are final", field=f"{field}.day")
     if not v["dept_equipped"]:
         raise InvalidState(f"department {v['dept_code']} has no monitoring equipment: no daily check is due",
-                           field="input.mdtrt_id")
+                           field=f"{field}.mdtrt_id")
     if day.isoformat() < v["adm_time"][:10] or (v["dscg_time"] and day.isoformat() >= v["dscg_time"][:10]):
-        raise InvalidField(f"visit {v['mdtrt_id']} has no daily check on {day}", field="input.day")
+        raise InvalidField(f"visit {v['mdtrt_id']} has no daily check on {day}", field=f"{field}.day")
     if InpatientFacts(db).passed_on(v["institution_code"], v["mdtrt_id"], day.isoformat()):
-        raise InvalidState(f"{v['psn_no']} passed a face check on {day}; nothing to register", field="input.day")
+        raise InvalidState(f"{v['psn_no']} passed a face check on {day}; nothing to register", field=f"{field}.day")
 
 
-def mark_item_registered(db: Db, task_id: int, mdtrt_id: str, reg_id: int) -> None:
+def _patient_day(db: Db, code: str, ref: PatientDayRef, now: datetime, field: str) -> sr.Resolved:
+    v = visit(db, code, ref.mdtrt_id, field=f"{field}.mdtrt_id")
+    check_patient_day(db, v, ref.day, now, field=field)
+    return sr.Resolved(f"{v['mdtrt_id']}/{ref.day}", ref.day, v["psn_no"], v["mdtrt_id"])
+
+
+def _bed_check_item(db: Db, code: str, ref: BedCheckItemRef, now: datetime, field: str) -> sr.Resolved:
+    v = visit(db, code, ref.mdtrt_id, field=f"{field}.mdtrt_id")
+    require_in_hospital(v, "a remote bed-check special registration", field=f"{field}.mdtrt_id")
+    item = open_task_item(db, ref.task_id, v, now, field=f"{field}.task_id")
+    if item["status"] != "pending":
+        raise InvalidState(f"the task item is {item['status']}; nothing to register", field=f"{field}.task_id")
+    return sr.Resolved(f"{ref.task_id}/{v['mdtrt_id']}", now.date(), v["psn_no"], v["mdtrt_id"])
+
+
+def _mark_item_registered(db: Db, ref: BedCheckItemRef, found: sr.Resolved, reg_id: int) -> None:
     db.execute("UPDATE bed_check_items SET status='special_registered', reg_id=? WHERE task_id=? AND mdtrt_id=?",
-               (reg_id, task_id, mdtrt_id))
+               (reg_id, ref.task_id, ref.mdtrt_id))
+
+
+sr.register_subject(sr.SubjectType("patient_day", "inpatient", PatientDayRef, _patient_day,
+                                   description=PatientDayRef.__doc__ or ""))
+sr.register_subject(sr.SubjectType("bed_check_item", "inpatient", BedCheckItemRef, _bed_check_item,
+                                   registered=_mark_item_registered, description=BedCheckItemRef.__doc__ or ""))

@@ -36,7 +36,7 @@ def counts(db: Db, first: date, last: date, institutions: list[str] | None) -> l
     remote = {r["institution_code"]: r for r in db.all(
         "SELECT t.institution_code, count(*) AS due, sum(i.status='passed') AS passed,"
         " sum(i.status='special_registered') AS registered FROM bed_check_items i JOIN bed_check_tasks t USING"
-        " (task_id) JOIN inpatient_day_closures c ON c.institution_code=t.institution_code"
+        " (task_id) JOIN day_closures c ON c.scene='inpatient' AND c.institution_code=t.institution_code"
         " AND c.day=substr(t.deadline,1,10) WHERE substr(t.deadline,1,10)>=? AND substr(t.deadline,1,10)<=?"
         f"{scope.replace('institution_code', 't.institution_code')} GROUP BY t.institution_code", [s, e, *params])}
     reviews = {r["institution_code"]: r for r in db.all(

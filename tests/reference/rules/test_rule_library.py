@@ -132,7 +132,7 @@ def test_overrides_are_validated_against_the_parameter_types():
 def _composite(op: str, of: list[str]) -> Rule:
     params = {"window_days": {"type": "integer", "default": 30, "description": "d", "source": "s"},
               "min_hits": {"type": "integer", "default": 3, "description": "d", "source": "s"}}
-    return _rule(id="TST-COMBO", stages={"post_event": "suspicion"}, params=params,
+    return _rule(id="TST-COMBO", stages={"post_event": "suspicion"}, runs_at="period", params=params,
                  composite={"op": op, "of": of, "group_by": "person"})
 
 
@@ -159,7 +159,7 @@ def test_composite_rules_combine_their_components(op, hits, expected):
 
 def test_composite_rules_need_their_window_parameters():
     with pytest.raises(ValueError, match="min_hits"):
-        _rule(id="TST-COMBO", stages={"post_event": "suspicion"},
+        _rule(id="TST-COMBO", stages={"post_event": "suspicion"}, runs_at="period",
               params={"window_days": {"type": "integer", "default": 30, "description": "d", "source": "s"}},
               composite={"op": "at_least", "of": ["A"], "group_by": "person"})
 

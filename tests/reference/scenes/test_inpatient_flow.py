@@ -74,7 +74,7 @@ def test_day_end_marks_checked_patients_compliant_and_the_others_findings_with_l
     admin.call("7201", {"start": "2026-03-01", "end": "2026-03-03"})
     assert len(_leads(admin, "INP-DAILY-FACE-CHECK")) == 1  # a wider post-event run never duplicates
     late = ward.register(a[0], day="2026-03-03")
-    assert late.infcode == 3004 and late.envelope["err_field"] == "input.day"
+    assert late.infcode == 3004 and late.envelope["err_field"] == "input.subject.patient_day.day"
 
 
 @pytest.mark.req("INP-1", "INP-8")
