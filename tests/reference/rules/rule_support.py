@@ -74,6 +74,7 @@ class Seen:
     result: str | None = None
     subjects: dict[str, list[str]] = field(default_factory=dict)
     subject: str | None = None  # the subject a finding of the scenario's rule names
+    leads: list[dict] = field(default_factory=list)  # the new leads (7301), oldest first
 
     def about(self, subject: str) -> Seen:
         self.subject = subject
@@ -103,12 +104,14 @@ class RuleEnv:
             self.bureau.call("1204", {"fixmedins_code": code, "scene": scene, "enabled": True,
                                       "since": SCENES_SINCE})
 
-    def add_site(self, inst_type: str, level: str, scenes: tuple[str, ...] = SCENES) -> Site:
+    def add_site(self, inst_type: str, level: str, scenes: tuple[str, ...] = SCENES, *,
+                 district: str | None = None) -> Site:
+        """A new institution (in the world's district unless told) with a certified terminal."""
         n = next(_seq)
-        code = f"R{self.world.district}{n:04d}"
+        district = district or self.world.district
+        code = f"R{district}{n:04d}"
         out = self.bureau.call("1202", {"fixmedins_code": code, "fixmedins_name": f"规则测试机构{n}",
-                                        "inst_type": inst_type, "level": level,
-                                        "district_code": self.world.district})
+                                        "inst_type": inst_type, "level": level, "district_code": district})
         inst = self._account(code, out["secret"], fixmedins_code=code)
         term_id = f"T{code}"
         t = inst.call("1301", {"terminal_id": term_id, "model": "SM-FaceStation-3", "serial_no": f"SN{code}",
@@ -118,6 +121,18 @@ class RuleEnv:
         term = self._account(term_id, t["secret"], fixmedins_code=code, opter=term_id, opter_type="2")
         self.enable_scenes(code, scenes)
         return Site(code, inst, term)
+
+    def other_district(self) -> str:
+        """A second district of the city."""
+        code = "410199" if self.world.district != "410199" else "410198"
+        self.bureau.call("1201", {"code": code, "name": f"规则测试区{code}"})
+        return code
+
+    def user(self, role: str, district: str | None = None) -> Client:
+        """A bureau-side account (1205), district-scoped when `district` is given."""
+        uid = f"rt-{role.replace('_', '-')}-{next(_seq)}"
+        inp = {"id": uid, "role": role, "display_name": uid} | ({"district_code": district} if district else {})
+        return self._account(uid, self.admin.call("1205", inp)["secret"])
 
     def _account(self, sender: str, secret: str, **kw) -> Client:
         """Another account reached the way the bureau's is."""
@@ -237,6 +252,7 @@ class RuleEnv:
             assert explained["matches"] and explained["rule_id"] == lead["rule_id"], explained
             seen.hits["post_event"][lead["rule_id"]] = explained["recorded_outcome"]
             seen.subjects.setdefault(lead["rule_id"], []).append(lead["subject_id"])
+            seen.leads.append(lead)
         return seen
 
     def post_event(self, start: str, end: str) -> Seen:

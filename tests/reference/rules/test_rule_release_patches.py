@@ -1,7 +1,7 @@
-"""Releases as data (RULE-2, RULE-5), the gaps mutation testing found in reference/rules/library.py:
-a release keeps its notes, base and review settings through its stored form; resolved parameters
-are copies; a broken library or patch reports every problem, not the first; and the diff of two
-releases names every kind of change."""
+"""Releases as data (RULE-2, RULE-5), the gaps mutation testing found in reference/rules/library.py
+and knowledge.py: a release keeps its notes, base and review settings through its stored form;
+resolved parameters are copies; a broken library, patch or knowledge file reports its problems;
+and the diff of two releases names every kind of change."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from reference.rules.knowledge import KNOWLEDGE_DIR, KnowledgeError, load_knowledge
 from reference.rules.library import RULES_DIR, LibraryError, RuleChange, RuleSet, apply_patch, diff, load_library
 
 LIB = load_library()
@@ -153,3 +154,17 @@ def test_the_diff_says_whether_a_rule_was_enabled_or_disabled():
                       changes=[RuleChange(rule_id="HD-MONTHLY-CAP", enabled=False)])
     assert diff(LIB, off) == ["~ HD-MONTHLY-CAP: disabled"]
     assert diff(off, LIB) == ["~ HD-MONTHLY-CAP: enabled"]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("categories: [unclosed\n", "item_categories.yaml"),
+    ("categories: []\n", "needs a mapping with a `source`"),
+    ("- source\n", "needs a mapping with a `source`"),
+])
+def test_a_malformed_knowledge_file_is_refused_naming_it(tmp_path, content, message):
+    root = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, root)
+    (root / "item_categories.yaml").write_text(content, encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=message) as exc:
+        load_knowledge(root)
+    assert str(root / "item_categories.yaml") in str(exc.value)

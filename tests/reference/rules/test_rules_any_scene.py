@@ -91,3 +91,6 @@ def test_a_fault_reported_more_than_24_hours_after_it_occurred_is_a_lead(env, de
     seen = late_fault_reports(env, delay)
     assert seen.hits == only(FAULT, expected, POST)
     assert seen.subjects == ({FAULT: [env.hospital.code]} if expected else {})
+    for lead in seen.leads:  # the lead carries the late ticket as evidence
+        assert lead["summary"] == "1 fault(s) reported more than 24 h after they occurred"
+        assert [e["kind"] for e in lead["evidence"]] == ["decision", "fault_ticket"]
