@@ -6,8 +6,10 @@ Fixtures (all but `faces` are session-scoped, so the test world is built once pe
     http       one shared `httpx.Client`
     bureau     a signed client for the bureau account (a city bureau, 市医保局)
     world      the kit's own test world, created through the interface with codes unique to
-               this run: a district, institutions A and B, a certified terminal of A, an
-               uncertified terminal of A, and `world.new_person()` for fresh insured persons
+               this run through the typed drivers (`device_mocks.drivers`): a district,
+               institutions A and B (both monitoring the inpatient, pharmacy, hemodialysis and
+               rehab scenes from the run's business date, 1204), a certified terminal of A,
+               an uncertified terminal of A, and `world.new_person()` for fresh insured persons
     faces      synthetic face captures (`faces.capture("key")`), seeded per test
 
 `KitPlugin` is registered by the runner together with this module; it records every test's
@@ -22,21 +24,25 @@ import base64
 import json
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import numpy as np
 import pytest
+from pydantic import BaseModel, ValidationError
 
 from device_mocks.client import Client
+from device_mocks.results import OutputMismatch, TxError
+from device_mocks.world import SCENES
 from reference.face.synthetic import SyntheticFaces
 from reference.idcard import make_certno
 
 KIT_VERSION = "0.1.0"
+OutT = TypeVar("OutT", bound=BaseModel)
 MARKER_LINE = "req(*ids): the requirement IDs (GEN-1, DEV-3, ...) a conformance test verifies"
 
 
@@ -269,9 +275,10 @@ class World:
 
     def new_person(self) -> Person:
         """Register a fresh insured person through institution A (1101)."""
+        registry = self.inst_a.client.registry
         for _ in range(5):
             inp = self.person_input()
-            res = self.inst_a.client.send("1101", inp)
+            res = registry.send(registry.person_add, inp)
             if res.ok:
                 return Person(inp["psn_no"], inp["certno"], inp["psn_name"])
             if res.infcode != 3002:  # 3002: the random ID number is taken; draw another
@@ -292,16 +299,22 @@ def _describe(res: Any) -> str:
     return f"HTTP {res.status}, infcode {env.get('infcode')}: {env.get('err_msg')}"
 
 
-def _setup_call(client: Client, step: str, infno: str, inp: dict[str, Any]) -> dict[str, Any]:
+def _setup(step: str, method: Callable[..., OutT], **inp: Any) -> OutT:
+    """One step of building the world through a typed driver method; any failure is a
+    `KitSetupError` that names the step and what the server answered."""
     try:
-        res = client.send(infno, inp)
+        return method(**inp)
+    except TxError as exc:
+        raise KitSetupError(f"{step} ({exc.infno}) failed: {_describe(exc.result)}") from None
     except httpx.HTTPError as exc:
-        raise KitSetupError(f"{step}: cannot reach {client.base_url}: {exc}") from None
+        where = getattr(getattr(method, "__self__", None), "transport", None)
+        raise KitSetupError(f"{step}: cannot reach {getattr(where, 'base_url', 'the server')}: {exc}") from None
+    except OutputMismatch as exc:
+        raise KitSetupError(f"{step}: the answer does not follow the interface: {exc}") from None
+    except ValidationError:
+        raise  # the kit's own input is wrong: a bug of the kit, not of the implementation
     except ValueError as exc:
-        raise KitSetupError(f"{step}: the answer to {infno} is not a JSON envelope: {exc}") from None
-    if not res.ok:
-        raise KitSetupError(f"{step} ({infno}) failed: {_describe(res)}")
-    return res.output
+        raise KitSetupError(f"{step}: the answer is not a JSON envelope: {exc}") from None
 
 
 def _create_district(bureau: Client, settings: KitSettings, rng: random.Random) -> str:
@@ -310,7 +323,7 @@ def _create_district(bureau: Client, settings: KitSettings, rng: random.Random) 
     last = None
     for _ in range(20):
         code = f"{prefix}{rng.randrange(1, 100):02d}"
-        res = bureau.send("1201", {"code": code, "name": f"一致性测试区{code[-2:]}"})
+        res = bureau.registry.send(bureau.registry.district_add, code=code, name=f"一致性测试区{code[-2:]}")
         if res.ok:
             return code
         if res.infcode != 3002:
@@ -324,16 +337,16 @@ def build_world(settings: KitSettings, http: httpx.Client, bureau: Client) -> Wo
     tag = settings.run_tag
     rng = random.Random(tag)
     district = _create_district(bureau, settings, rng)
+    today = _setup("reading the business date", bureau.admin.ping).business_time[:10]
 
     def institution(suffix: str) -> Party:
         code = f"CK{tag}{suffix}"
-        out = _setup_call(bureau, f"adding institution {suffix}", "1202", {
-            "fixmedins_code": code, "fixmedins_name": f"一致性测试医院{suffix}",
-            "inst_type": "secondary_hospital", "level": "2A", "district_code": district,
-        })
-        if not out.get("secret"):
+        out = _setup(f"adding institution {suffix}", bureau.registry.institution_add, fixmedins_code=code,
+                     fixmedins_name=f"一致性测试医院{suffix}", inst_type="secondary_hospital", level="2A",
+                     district_code=district)
+        if not out.secret:
             raise KitSetupError("1202 did not return the institution's signing secret")
-        return Party(code, out["secret"], code, make_client(settings, code, out["secret"], code, http=http))
+        return Party(code, out.secret, code, make_client(settings, code, out.secret, code, http=http))
 
     if settings.institution_code and settings.institution_secret:
         code = settings.institution_code
@@ -342,20 +355,22 @@ def build_world(settings: KitSettings, http: httpx.Client, bureau: Client) -> Wo
     else:
         inst_a = institution("A")
     inst_b = institution("B")
+    for party in (inst_a, inst_b):
+        for scene in SCENES:
+            _setup(f"enabling scene {scene} for {party.sender}", bureau.registry.institution_scene,
+                   fixmedins_code=party.sender, scene=scene, enabled=True, since=today)
 
     def terminal(suffix: str, certify: bool) -> Party:
         tid = f"CKT{tag}{suffix}"
-        out = _setup_call(inst_a.client, f"registering terminal {suffix}", "1301", {
-            "terminal_id": tid, "model": "CK-FaceBox", "serial_no": f"CK{tag}{suffix}",
-            "cert_class": "III", "cert_spec": "NHSA-TERMINAL-V2.1",
-            "certification_id": f"NHSA-CK-{tag}{suffix}", "location": "一致性测试",
-        })
-        if not out.get("secret"):
+        out = _setup(f"registering terminal {suffix}", inst_a.client.devices.terminal_register, terminal_id=tid,
+                     model="CK-FaceBox", serial_no=f"CK{tag}{suffix}", cert_class="III",
+                     cert_spec="NHSA-TERMINAL-V2.1", certification_id=f"NHSA-CK-{tag}{suffix}", location="一致性测试")
+        if not out.secret:
             raise KitSetupError("1301 did not return the terminal's signing secret")
         if certify:
-            _setup_call(bureau, f"certifying terminal {suffix}", "1302", {"terminal_id": tid, "approve": True})
-        return Party(tid, out["secret"], inst_a.fixmedins_code,
-                     make_client(settings, tid, out["secret"], inst_a.fixmedins_code, "2", http))
+            _setup(f"certifying terminal {suffix}", bureau.devices.terminal_certify, terminal_id=tid, approve=True)
+        return Party(tid, out.secret, inst_a.fixmedins_code,
+                     make_client(settings, tid, out.secret, inst_a.fixmedins_code, "2", http))
 
     if settings.terminal_id and settings.terminal_secret:
         term = Party(settings.terminal_id, settings.terminal_secret, inst_a.fixmedins_code,
@@ -389,7 +404,7 @@ def http(config: KitSettings) -> Iterator[httpx.Client]:
 def bureau(config: KitSettings, http: httpx.Client) -> Client:
     """The bureau account; checked once with a ping (1001)."""
     client = make_client(config, config.bureau_sender, config.bureau_secret, None, "1", http)
-    _setup_call(client, "the bureau account's ping", "1001", {})
+    _setup("the bureau account's ping", client.admin.ping)
     return client
 
 

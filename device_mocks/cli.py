@@ -8,6 +8,9 @@
     scenemon mock inpatient-day --base-url URL --sender city-admin --secret S [--patients 5]
         (a full inpatient day for a new institution; needs a server with clock=manual)
 
+`call` sends its input as it is (so you can watch the server refuse one, too); the terminal
+actions and the inpatient day go through the typed drivers (`device_mocks.drivers`).
+
 Credentials may also come from SCENEMON_MOCK_BASE_URL, SCENEMON_MOCK_SENDER,
 SCENEMON_MOCK_SECRET and SCENEMON_MOCK_INSTITUTION.
 """
@@ -22,8 +25,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
-from device_mocks.client import Client
+from device_mocks.client import Client, TxResult
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -102,14 +106,24 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: the input is not JSON: {exc}", file=sys.stderr)
                 return 2
             res = client.send(args.infno, payload, msgid=args.msgid)
-        elif args.action == "heartbeat":
-            res = client.send("1303", {"app_version": "mock-1.0", "camera_ok": True, "liveness_module_ok": True})
-        elif args.action == "enrol":
-            res = client.send("2001", {"psn_no": args.psn_no, "capture": _capture(args)})
         else:
-            res = client.send("2002", {"psn_no": args.psn_no, "scene": args.scene, "capture": _capture(args)})
+            try:
+                res = _terminal(client, args)
+            except ValidationError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
     print(json.dumps(res.envelope, ensure_ascii=False, indent=2))
     return 0 if res.ok else 1
+
+
+def _terminal(client: Client, args) -> TxResult:
+    """A terminal action through the typed drivers (the input is checked before it is sent)."""
+    if args.action == "heartbeat":
+        return client.devices.send(client.devices.terminal_heartbeat, app_version="mock-1.0", camera_ok=True,
+                                   liveness_module_ok=True)
+    if args.action == "enrol":
+        return client.face.send(client.face.enrol, psn_no=args.psn_no, capture=_capture(args))
+    return client.face.send(client.face.verify, psn_no=args.psn_no, scene=args.scene, capture=_capture(args))
 
 
 if __name__ == "__main__":

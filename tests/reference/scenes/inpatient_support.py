@@ -1,5 +1,6 @@
 """Helpers for the inpatient tests: a ward of admitted patients on one institution, synthetic face
-captures, attachments and business-clock moves — all through the signed interface."""
+captures, attachments and business-clock moves — all through the typed drivers
+(`device_mocks.drivers`) over the signed interface."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import base64
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 
-from device_mocks.client import Client
+from device_mocks.results import TxResult
+from device_mocks.transport import Transport
 from reference.face.synthetic import SyntheticFaces
 
 FACES = SyntheticFaces()
@@ -25,21 +28,24 @@ def capture(psn_no: str, rng: np.random.Generator, *, live: bool = True) -> dict
 
 @dataclass
 class Ward:
-    admin: Client
-    inst: Client
-    term: Client
+    """One institution's ward: `admin` (a city-bureau account), the institution's HIS `inst` and
+    its certified terminal `term`, each a transport with its typed drivers."""
+
+    admin: Transport
+    inst: Transport
+    term: Transport
     code: str
     certnos: dict[str, str]
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(7))
 
     def now(self) -> datetime:
-        return datetime.fromisoformat(self.admin.call("1001", {})["business_time"])
+        return datetime.fromisoformat(self.admin.admin.ping().business_time)
 
     def set_clock(self, at: str) -> None:
-        self.admin.call("9001", {"set_to": at})
+        self.admin.admin.clock(set_to=at)
 
     def advance(self, **kw) -> None:
-        self.admin.call("9001", {"advance_seconds": int(timedelta(**kw).total_seconds())})
+        self.admin.admin.clock(advance_seconds=int(timedelta(**kw).total_seconds()))
 
     def new_person(self) -> str:
         from reference.idcard import make_certno
@@ -47,8 +53,7 @@ class Ward:
         n = next(_ids)
         psn_no = f"IP{n:05d}"
         certno = make_certno("410102", datetime(1960, 1, 1).date() + timedelta(days=n * 37), n % 1000)
-        self.inst.call("1101", {"psn_no": psn_no, "certno": certno, "psn_name": f"住院{n}",
-                                "insuplc_admdvs": "410100"})
+        self.inst.registry.person_add(psn_no=psn_no, certno=certno, psn_name=f"住院{n}", insuplc_admdvs="410100")
         self.certnos[psn_no] = certno
         return psn_no
 
@@ -57,45 +62,41 @@ class Ward:
         psn_no = psn_no or self.new_person()
         mdtrt_id = f"M{next(_ids):06d}"
         when = at or self.now().isoformat()
-        self.inst.call("3001", {"mdtrt_id": mdtrt_id, "psn_no": psn_no, "adm_time": when, "dept_code": "NK01",
-                                "dept_name": "内科", "ward": ward, "bed_no": f"B{next(_ids)}",
-                                "dept_equipped": equipped,
-                                "consent": {"face_recognition": True, "video_monitoring": True, "signed_at": when}})
+        self.inst.inpatient.admit(mdtrt_id=mdtrt_id, psn_no=psn_no, adm_time=when, dept_code="NK01", dept_name="内科",
+                                  ward=ward, bed_no=f"B{next(_ids)}", dept_equipped=equipped,
+                                  consent={"face_recognition": True, "video_monitoring": True, "signed_at": when})
         if enrol:
             self.enrol(mdtrt_id, psn_no)
         return mdtrt_id, psn_no
 
     def enrol(self, mdtrt_id: str, psn_no: str) -> dict:
-        return self.term.call("3002", {"mdtrt_id": mdtrt_id, "certno": self.certnos[psn_no],
-                                       "capture": capture(psn_no, self.rng)})
+        return self.term.inpatient.enrol(mdtrt_id=mdtrt_id, certno=self.certnos[psn_no],
+                                         capture=capture(psn_no, self.rng)).model_dump(mode="json")
 
-    def check(self, mdtrt_id: str, psn_no: str, *, genuine: bool = True, task_id: int | None = None):
+    def check(self, mdtrt_id: str, psn_no: str, *, genuine: bool = True, task_id: int | None = None) -> TxResult:
         who = psn_no if genuine else f"impostor-{psn_no}"
-        inp = {"mdtrt_id": mdtrt_id, "psn_no": psn_no, "capture": capture(who, self.rng)}
+        inp: dict[str, Any] = {"mdtrt_id": mdtrt_id, "psn_no": psn_no, "capture": capture(who, self.rng)}
         if task_id is not None:
             inp["task_id"] = task_id
-        return self.term.send("3005", inp)
+        return self.term.inpatient.send(self.term.inpatient.face_check, inp)
 
     def attach(self, att_type: str, content: bytes = PDF) -> int:
-        return self.inst.call("3021", {"att_type": att_type, "filename": f"{att_type}.pdf",
-                                       "media_type": "application/pdf",
-                                       "content_b64": base64.b64encode(content + att_type.encode()).decode()}
-                              )["attachment_id"]
+        return self.inst.special_registration.attachment(
+            att_type=att_type, filename=f"{att_type}.pdf", media_type="application/pdf",
+            content_b64=base64.b64encode(content + att_type.encode()).decode()).attachment_id
 
     def register(self, mdtrt_id: str, *, day: str | None = None, task_id: int | None = None,
-                 reason: str = "under_treatment", att_type: str = "treatment_record"):
-        inp = {"mdtrt_id": mdtrt_id, "reason": reason, "explanation": "患者在放射科做检查",
-               "attachment_ids": [self.attach(att_type)]}
-        if day is not None:
-            inp["day"] = day
-        if task_id is not None:
-            inp["task_id"] = task_id
-        return self.inst.send("3022", inp)
+                 reason: str = "under_treatment", att_type: str = "treatment_record") -> TxResult:
+        subject = ({"patient_day": {"mdtrt_id": mdtrt_id, "day": day}} if task_id is None
+                   else {"bed_check_item": {"mdtrt_id": mdtrt_id, "task_id": task_id}})
+        inp: dict[str, Any] = {"subject": subject, "reason": reason, "explanation": "患者在放射科做检查",
+                              "attachment_ids": [self.attach(att_type)]}
+        return self.inst.special_registration.send(self.inst.special_registration.submit, inp)
 
-    def day_end(self, day: str):
-        return self.admin.send("3009", {"day": day, "fixmedins_code": self.code})
+    def day_end(self, day: str) -> TxResult:
+        return self.admin.inpatient.send(self.admin.inpatient.day_end, day=day, fixmedins_code=self.code)
 
 
-def make_ward(world, admin: Client) -> Ward:
+def make_ward(world, admin: Transport) -> Ward:
     inst = next(iter(world.institutions.values()))
     return Ward(admin, inst.client, world.terminal(inst.code), inst.code, {})

@@ -1,0 +1,67 @@
+"""The registry (tag `registry`): insured persons, districts, institutions, their monitored
+scenes (1204) and bureau accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from device_mocks.drivers._base import Fields, SceneDriver, tx
+from reference.scenes.registry import (
+    DistrictIn,
+    DistrictOut,
+    InstitutionIn,
+    InstitutionOut,
+    InstitutionQueryIn,
+    PersonFlagsIn,
+    PersonIn,
+    PersonOut,
+    PersonQueryIn,
+    SceneIn,
+    UserIn,
+    UserOut,
+)
+
+
+class RegistryDriver(SceneDriver):
+    tag = "registry"
+
+    @tx("1101")
+    def person_add(self, inp: PersonIn | Fields | None = None, /, **kw: Any) -> PersonOut:
+        """1101 登记参保人员 — register an insured person."""
+        return self._call(self.person_add, inp, kw)
+
+    @tx("1102")
+    def person_get(self, inp: PersonQueryIn | Fields | None = None, /, **kw: Any) -> PersonOut:
+        """1102 查询参保人员 — query an insured person."""
+        return self._call(self.person_get, inp, kw)
+
+    @tx("1103")
+    def person_flags(self, inp: PersonFlagsIn | Fields | None = None, /, **kw: Any) -> PersonOut:
+        """1103 设置人员标识 — set a person's flags (e.g. suspected deceased)."""
+        return self._call(self.person_flags, inp, kw)
+
+    @tx("1201")
+    def district_add(self, inp: DistrictIn | Fields | None = None, /, **kw: Any) -> DistrictOut:
+        """1201 新增区县 — add a district."""
+        return self._call(self.district_add, inp, kw)
+
+    @tx("1202")
+    def institution_add(self, inp: InstitutionIn | Fields | None = None, /, **kw: Any) -> InstitutionOut:
+        """1202 新增定点医药机构 — add a designated institution; the answer carries its signing
+        secret, once."""
+        return self._call(self.institution_add, inp, kw)
+
+    @tx("1203")
+    def institution_get(self, inp: InstitutionQueryIn | Fields | None = None, /, **kw: Any) -> InstitutionOut:
+        """1203 查询定点机构 — query an institution."""
+        return self._call(self.institution_get, inp, kw)
+
+    @tx("1204")
+    def institution_scene(self, inp: SceneIn | Fields | None = None, /, **kw: Any) -> InstitutionOut:
+        """1204 设置机构监控场景 — enable or disable a monitored scene for an institution."""
+        return self._call(self.institution_scene, inp, kw)
+
+    @tx("1205")
+    def user_add(self, inp: UserIn | Fields | None = None, /, **kw: Any) -> UserOut:
+        """1205 新增监管或运维账号 — add a bureau or operations account (secret returned once)."""
+        return self._call(self.user_add, inp, kw)
