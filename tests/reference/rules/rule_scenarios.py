@@ -80,16 +80,21 @@ def dialysis_month(env: RuleEnv, last: float = 1000.01) -> Seen:
     return env.settle(site, psn, last, scene="hemodialysis")
 
 
+SESSION_AT = datetime(2026, 3, 3, 8, 30, 30)
+
+
 @scenario("HD-FACE-BEFORE-SETTLEMENT")
 def dialysis_after_face_check(env: RuleEnv, checked_at: str = "2026-03-02T23:59:59", *, genuine: bool = True,
                               scene: str = "hemodialysis") -> Seen:
     """A face check at `checked_at` in `scene` at the dialysis centre (failed when not
-    `genuine`), then a 500-yuan dialysis settlement there on 2026-03-03 at 08:00."""
+    `genuine`), then a 500-yuan dialysis settlement there for the session of 2026-03-03 08:30:30
+    (submitted at the check when that is later: a check-out)."""
     site, psn = _dialysis_patient(env)
     env.set_clock(checked_at)
     env.verify(site, psn, scene, genuine=genuine)
-    env.set_clock("2026-03-03T08:00:00")
-    return env.settle(site, psn, 500, scene="hemodialysis")
+    if env.now().replace(tzinfo=None) < SESSION_AT:
+        env.set_clock(SESSION_AT)
+    return env.settle(site, psn, 500, scene="hemodialysis", at=SESSION_AT)
 
 
 # --- any scene (BD-3, GEN-3) ----------------------------------------------------------------------------
@@ -170,9 +175,10 @@ def admission_capture(env: RuleEnv, after: timedelta = timedelta(hours=24, secon
 
 
 @scenario("INP-DISCHARGE-SAME-DAY")
-def discharge_registration(env: RuleEnv, registered_at: str = "2026-03-04T00:00:00") -> Seen:
+def discharge_registration(env: RuleEnv, registered_at: str = "2026-03-04T00:00:00", *,
+                           judged_on: str = "2026-03-03") -> Seen:
     """Discharged 2026-03-03 10:00, discharge-registered on a terminal at `registered_at`; the
-    day end of the discharge day judges it."""
+    day end of `judged_on` (the discharge day plus the rule's grace days) judges it."""
     ward = env.ward
     ward.set_clock("2026-03-02T09:00:00")
     mdtrt, psn = ward.admit()
@@ -180,8 +186,7 @@ def discharge_registration(env: RuleEnv, registered_at: str = "2026-03-04T00:00:
     ward.inst.call("3003", {"mdtrt_id": mdtrt, "dscg_time": "2026-03-03T10:00:00"})
     ward.set_clock(registered_at)
     ward.term.call("3004", {"mdtrt_id": mdtrt, "psn_no": psn, "capture": capture(psn, ward.rng)})
-    ward.set_clock("2026-03-04T00:00:01")
-    return env.day_end("2026-03-03").about(f"{ward.code}/{mdtrt}")
+    return env.close_day(judged_on).about(f"{ward.code}/{mdtrt}")
 
 
 @scenario("INP-DAILY-FACE-CHECK")

@@ -260,6 +260,13 @@ class RuleEnv:
         self.bureau.call("7201", {"start": start, "end": end})
         return self.leads_since(mark)
 
+    def close_day(self, day: str) -> Seen:
+        """Move the clock just past `day` (unless it is later already) and run its day end."""
+        after = datetime.fromisoformat(day) + timedelta(days=1, seconds=1)
+        if self.now().replace(tzinfo=None) < after:
+            self.set_clock(after)
+        return self.day_end(day)
+
     def day_end(self, day: str) -> Seen:
         mark = self.last_lead()
         res = self.ward.day_end(day)

@@ -1,5 +1,6 @@
 """Hemodialysis rules at their lines (HD-2, HD-6, HD-11): the 7,000-yuan monthly cap and no
-settlement without a passed dialysis face check at the centre on the session's day."""
+settlement without a passed dialysis face check at the centre on the session's day (a check-in
+from midnight or a check-out until the day's last second)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ def test_a_settlement_taking_the_month_over_7000_yuan_is_refused(env, last, expe
 
 
 @pytest.mark.req("HD-2", "HD-11")
-@pytest.mark.parametrize(("checked_at", "expected"), near_miss(
-    FACE, REFUSE, "2026-03-02T23:59:59", "2026-03-03T00:00:00", ids=("day-before", "midnight")))
-def test_a_dialysis_is_settled_only_after_a_face_check_on_its_day(env, checked_at, expected):
+@pytest.mark.parametrize(("checked_at", "expected"), [
+    *near_miss(FACE, REFUSE, "2026-03-02T23:59:59", "2026-03-03T00:00:00", ids=("day-before", "check-in-midnight")),
+    *near_miss(FACE, REFUSE, "2026-03-04T00:00:00", "2026-03-03T23:59:59", ids=("next-day", "check-out-last-second")),
+])
+def test_a_dialysis_is_settled_only_with_a_face_check_on_the_sessions_day(env, checked_at, expected):
     seen = dialysis_after_face_check(env, checked_at)
     assert seen.hits == only(FACE, expected, SETTLEMENT)
     assert seen.result == ("refused" if expected else "accepted")

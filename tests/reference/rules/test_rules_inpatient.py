@@ -20,27 +20,53 @@ from rule_scenarios import (
 from rule_support import POST, fires, near_miss, only, quiet
 
 SUSPICION = {"post_event": "suspicion"}
-DEADLINES = [  # rule, scenario, one second too late, exactly on time
-    ("INP-ENROL-24H", admission_capture, timedelta(hours=24, seconds=1), timedelta(hours=24)),  # capture
-    ("INP-DISCHARGE-SAME-DAY", discharge_registration, "2026-03-04T00:00:00", "2026-03-03T23:59:59"),
-    ("INP-DAILY-FACE-CHECK", daily_check, "2026-03-04T00:00:00", "2026-03-03T23:59:59"),  # the check of 03-03
-    ("INP-REMOTE-CHECK-EXPIRED", remote_check, "2026-03-02T11:00:01", "2026-03-02T11:00:00"),
-    ("INP-SR-REVIEW-OVERDUE", review_deadline, "2026-03-08T00:00:00", "2026-03-07T23:59:59"),
-    ("INP-SR-VIOLATION", unsupplemented_rejection, "2026-03-08T00:00:00", "2026-03-07T23:59:59"),  # supplement
+DEADLINES = [  # rule, scenario, one second too late, exactly on time, what the finding says, its evidence
+    ("INP-ENROL-24H", admission_capture, timedelta(hours=24, seconds=1), timedelta(hours=24),  # capture
+     "captured late at 2026-03-03T10:00:01", ["inpatient_visit"]),
+    ("INP-DISCHARGE-SAME-DAY", discharge_registration, "2026-03-04T00:00:00", "2026-03-03T23:59:59",
+     "discharge-registered late at 2026-03-04T00:00:00", ["inpatient_visit"]),
+    ("INP-DAILY-FACE-CHECK", daily_check, "2026-03-04T00:00:00", "2026-03-03T23:59:59",  # the check of 03-03
+     "passed 0 face check(s) on 2026-03-03, 1 required", ["inpatient_visit"]),
+    ("INP-REMOTE-CHECK-EXPIRED", remote_check, "2026-03-02T11:00:01", "2026-03-02T11:00:00",
+     "not verified by the deadline 2026-03-02T11:00:00", ["bed_check_task", "inpatient_visit"]),
+    ("INP-SR-REVIEW-OVERDUE", review_deadline, "2026-03-08T00:00:00", "2026-03-07T23:59:59",
+     "first review due by 2026-03-07 (5 days) done late at 2026-03-08T00:00:00", ["special_registration"]),
+    ("INP-SR-VIOLATION", unsupplemented_rejection, "2026-03-08T00:00:00", "2026-03-07T23:59:59",  # supplement
+     "rejected and not supplemented by 2026-03-07: a violation", ["special_registration"]),
 ]
 
 
 @pytest.mark.req("INP-1", "INP-2", "INP-3", "INP-4", "INP-5", "INP-8")
-@pytest.mark.parametrize(("rule_id", "scenario", "when", "expected"), [
-    p for rule_id, scenario, late, on_time in DEADLINES
-    for p in near_miss(rule_id, SUSPICION, late, on_time, before=(rule_id, scenario),
+@pytest.mark.parametrize(("rule_id", "scenario", "said", "evidence", "when", "expected"), [
+    p for rule_id, scenario, late, on_time, said, evidence in DEADLINES
+    for p in near_miss(rule_id, SUSPICION, late, on_time, before=(rule_id, scenario, said, evidence),
                        ids=(f"{rule_id}-1s-late", f"{rule_id}-on-time"))])
-def test_one_second_past_a_deadline_is_a_finding_at_the_day_end_and_on_time_is_not(env, rule_id, scenario, when,
-                                                                                    expected):
+def test_one_second_past_a_deadline_is_a_finding_at_the_day_end_and_on_time_is_not(env, rule_id, scenario, said,
+                                                                                    evidence, when, expected):
     seen = scenario(env, when)
     assert seen.hits == only(rule_id, expected, POST)
     assert seen.subjects == ({rule_id: [seen.subject]} if expected else {})
+    for lead in seen.leads:  # the finding says why and points at its records
+        assert said in lead["summary"], lead["summary"]
+        assert [e["kind"] for e in lead["evidence"]] == ["decision", *evidence]
+        assert all(str(e["id"]) in seen.subject.split("/") for e in lead["evidence"][1:]), lead["evidence"]
 
+
+@pytest.mark.req("INP-2")
+@pytest.mark.parametrize(("registered_at", "expected"), near_miss(
+    "INP-DISCHARGE-SAME-DAY", SUSPICION, "2026-03-05T00:00:00", "2026-03-04T23:59:59",
+    ids=("after-the-grace-day", "on-the-grace-day")))
+def test_a_grace_day_moves_the_discharge_registration_deadline(env, registered_at, expected):
+    env.publish([{"rule_id": "INP-DISCHARGE-SAME-DAY", "params": {"grace_days": 1}}])
+    seen = discharge_registration(env, registered_at, judged_on="2026-03-04")
+    assert seen.hits == only("INP-DISCHARGE-SAME-DAY", expected, POST)
+
+
+@pytest.mark.req("INP-5")
+@quiet("INP-SR-VIOLATION")
+def test_an_unsupplemented_rejection_is_no_violation_when_the_release_says_so(env):
+    env.publish([{"rule_id": "INP-SR-VIOLATION", "params": {"count_unsupplemented": False}}])
+    assert unsupplemented_rejection(env, "2026-03-08T00:00:00").hits == {"post_event": {}}
 
 @pytest.mark.req("INP-3")
 @pytest.mark.parametrize(("admitted_at", "expected"), near_miss(
@@ -62,3 +88,6 @@ def test_an_institution_at_the_targeting_threshold_becomes_a_lead(env, patients,
     seen = ward_compliance(env, patients=patients, checked=checked)
     assert seen.hits == only("INP-LOW-COMPLIANCE", expected, POST)
     assert seen.subjects == ({"INP-LOW-COMPLIANCE": [env.hospital.code]} if expected else {})
+    for lead in seen.leads:
+        assert "targeting score 0.200 ≥ 0.2 (daily_check_rate 0.50, special_registration_rate 0.00)" in lead["summary"]
+        assert lead["evidence"][1:] == [{"kind": "institution", "id": env.hospital.code}]

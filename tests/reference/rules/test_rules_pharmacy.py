@@ -76,3 +76,7 @@ def test_three_large_purchases_without_face_within_30_days_make_a_card_pooling_l
     seen = repeated_large_purchases(env, first_at=first_at)
     assert seen.hits == only(REPEATED, expected, POST)
     assert seen.subjects == ({REPEATED: [env.pharmacy.code]} if expected else {})
+    for lead in seen.leads:  # its evidence: its own decision and the three component hits
+        assert lead["summary"] == (f"3 hit(s) of {OVER_AMOUNT} for institution {env.pharmacy.code} "
+                                   "within 30 days (at_least)")
+        assert [e["kind"] for e in lead["evidence"]] == ["decision"] * 4 and lead["amount"] == 3600
