@@ -42,8 +42,11 @@ TARGETS: dict[str, dict[str, list[str]]] = {
     },
     "services": {
         "only_mutate": ["reference/services/*"],
-        "tests": ["tests/reference/rules", "tests/reference/scenes", "tests/reference/api",
-                  "tests/reference/test_devices.py", "tests/reference/face/test_face_templates.py",
+        # not the fuzz and scope-matrix suites (minutes per surviving mutant); the scope findings
+        # and security tests stand in for them
+        "tests": ["tests/reference/rules", "tests/reference/scenes", "tests/reference/test_devices.py",
+                  "tests/reference/test_monitoring.py", "tests/reference/api/test_scope_findings.py",
+                  "tests/reference/api/test_security.py", "tests/reference/face/test_face_templates.py",
                   "--deselect",
                   "tests/reference/rules/test_rule_coverage.py::"
                   "test_every_rule_file_has_a_firing_test_at_each_stage_and_a_quiet_test"],
