@@ -9,9 +9,12 @@ Field names follow the platform's pinyin-initial snake_case so vendors can reuse
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from reference.fields import FIRST_YEAR, LAST_YEAR, InstitutionCode, Text
 
 INF_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -20,15 +23,17 @@ Out = TypeVar("Out", bound=BaseModel)
 
 
 class Model(BaseModel):
-    """Base of every interface model: unknown fields are refused, not silently dropped."""
+    """Base of every interface model: unknown fields are refused, not silently dropped, and values
+    are taken strictly — a number is never read from a string, a boolean only from true/false,
+    Infinity and NaN are refused. Bounded field types are in `reference.fields`."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True, allow_inf_nan=False)
 
 
 class RequestEnvelope(Model, Generic[In]):
     """入参报文 — the request envelope."""
 
-    infno: str = Field(pattern=r"^\d{4}$", description="Transaction number (交易编号), 4 digits")
+    infno: str = Field(pattern=r"^[0-9]{4}$", description="Transaction number (交易编号), 4 digits")
     msgid: str = Field(
         min_length=1,
         max_length=64,
@@ -39,36 +44,45 @@ class RequestEnvelope(Model, Generic[In]):
         ),
     )
     mdtrtarea_admvs: str | None = Field(
-        None, pattern=r"^\d{6}$", description="Area of the visit (就医地医保区划), 6 digits"
+        None, pattern=r"^[0-9]{6}$", description="Area of the visit (就医地医保区划), 6 digits"
     )
     insuplc_admdvs: str | None = Field(
-        None, pattern=r"^\d{6}$", description="Insured area (参保地医保区划), 6 digits"
+        None, pattern=r"^[0-9]{6}$", description="Insured area (参保地医保区划), 6 digits"
     )
-    recer_sys_code: str | None = Field(None, max_length=10, description="Receiving system code")
-    dev_no: str | None = Field(None, max_length=64, description="Device number (设备编号)")
-    infver: str | None = Field(None, max_length=6, description="Interface version")
+    recer_sys_code: Text | None = Field(None, max_length=10, description="Receiving system code")
+    dev_no: Text | None = Field(None, max_length=64, description="Device number (设备编号)")
+    infver: Text | None = Field(None, max_length=6, description="Interface version")
     opter_type: str = Field(
         "1",
         pattern=r"^[123]$",
         description="Operator type (经办人类别): 1 staff, 2 self-service terminal, 3 mobile",
     )
-    opter: str = Field(min_length=1, max_length=30, description="Operator id (经办人)")
-    opter_name: str = Field(min_length=1, max_length=50, description="Operator name (经办人姓名)")
+    opter: Text = Field(min_length=1, max_length=30, description="Operator id (经办人)")
+    opter_name: Text = Field(min_length=1, max_length=50, description="Operator name (经办人姓名)")
     inf_time: str = Field(
-        pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$",
-        description="Sending time (交易时间), yyyy-MM-dd HH:mm:ss, CST",
+        pattern=r"^20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$",
+        description=f"Sending time (交易时间), yyyy-MM-dd HH:mm:ss, CST: a real date and time, years "
+                    f"{FIRST_YEAR}-{LAST_YEAR}",
     )
-    fixmedins_code: str | None = Field(
+    fixmedins_code: InstitutionCode | None = Field(
         None,
-        max_length=30,
         description=(
             "Designated institution code (定点医药机构编号). Required for institutions and "
             "terminals and must be the sender's own; bureau users omit it."
         ),
     )
-    fixmedins_name: str | None = Field(None, max_length=200, description="Institution name")
-    sign_no: str | None = Field(None, max_length=30, description="Sign-in number (签到编号)")
+    fixmedins_name: Text | None = Field(None, max_length=200, description="Institution name")
+    sign_no: Text | None = Field(None, max_length=30, description="Sign-in number (签到编号)")
     input: In = Field(description="Transaction input; its shape is defined per transaction")
+
+    @field_validator("inf_time")
+    @classmethod
+    def _real_time(cls, v: str) -> str:
+        try:  # the pattern bounds the year; this refuses month 13, day 45, 25:61:61
+            datetime.strptime(v, INF_TIME_FORMAT)
+        except ValueError:
+            raise ValueError(f"{v} is not a real date and time") from None
+        return v
 
 
 class ResponseEnvelope(Model, Generic[Out]):

@@ -3,14 +3,23 @@
 Captures arrive either as an image (base64 JPEG/PNG; a full photo or an aligned crop) that the
 configured engine embeds on the server, or as an embedding computed on the terminal together
 with the id of the model that made it. Either way, a template is only ever compared with
-templates of the same model.
+templates of the same model, and only of a model the server knows: one with a calibrated
+operating point, or the configured engine's own (an unknown model is refused at the door).
+
+An image's size is read from its header before anything is decoded, and one larger than the
+setting `face_max_image_pixels` is refused: a small file can claim a huge image.
+
+Messages to clients never hold a server path; why an engine cannot load goes to the server log.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import io
+import logging
 import threading
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -24,6 +33,7 @@ from reference.face.engines import DlibEngineAdapter, Engine, InsightFaceEngine,
 from reference.paths import INTERFACE_SPEC
 
 OPERATING_POINTS = INTERFACE_SPEC / "face" / "operating_points.yaml"
+log = logging.getLogger("scenemon.face")
 
 
 @dataclass(frozen=True)
@@ -91,35 +101,99 @@ class FaceCore:
         matches = [op for op in operating_points() if model_id.startswith(op.model_prefix)]
         if not matches:
             raise ModelUnavailable(
-                f"model {model_id} has no calibrated operating point: run `scenemon face calibrate` "
-                f"and add it to {OPERATING_POINTS}, or set SCENEMON_FACE_VERIFY_THRESHOLD",
+                f"model {model_id} has no calibrated operating point: the operator calibrates it with "
+                "`scenemon face calibrate` (or sets SCENEMON_FACE_VERIFY_THRESHOLD)",
                 field="input.capture",
             )
         return max(matches, key=lambda op: len(op.model_prefix)).threshold
+
+    def known_model(self, model_id: str) -> bool:
+        """Whether embeddings of this model may be stored and compared: the model has a calibrated
+        operating point (interface_spec/face/operating_points.yaml) or is the configured engine's
+        own. Anything else would only fill the store with galleries no threshold can judge."""
+        if any(model_id.startswith(op.model_prefix) for op in operating_points()):
+            return True
+        if self.settings.face_engine == "embedding-only":
+            return False
+        try:
+            return model_id == self.engine().model_id
+        except ModelUnavailable:
+            return False
+
+    def _engine_for_request(self) -> Engine:
+        """The engine, or a refusal that tells the client no more than that it is unavailable."""
+        try:
+            return self.engine()
+        except ModelUnavailable as exc:
+            log.error("face engine %s unavailable: %s", self.settings.face_engine, exc.message)
+            raise ModelUnavailable(
+                f"the face engine ({self.settings.face_engine}) is not available on this server; its operator "
+                "finds the reason in the server log. Terminal-computed embeddings are still accepted.",
+                field="input.capture.image_b64",
+            ) from None
 
     def from_capture(self, capture) -> Embedding:
         """Embed a `FaceCapture` (see reference.scenes.face) — runs outside the write lock."""
         given = capture.embedding_vector()
         if given is not None:
+            if not self.known_model(capture.embedding_model):
+                known = ", ".join(op.model_prefix + "…" for op in operating_points())
+                raise InvalidField(
+                    f"unknown model {capture.embedding_model}: this server compares embeddings of calibrated "
+                    f"models ({known}) and of its own engine only",
+                    field="input.capture.embedding_model",
+                )
             try:
                 vec = normalise(np.asarray(given, dtype=np.float32))
             except ValueError as exc:
                 field = "embedding_b64" if capture.embedding_b64 is not None else "embedding"
                 raise InvalidField(str(exc), field=f"input.capture.{field}") from None
             return Embedding(capture.embedding_model, vec, "embedding")
-        image = decode_image(capture.image_b64)
-        vec = self.engine().embed(image, aligned=capture.aligned)
-        return Embedding(self.engine().model_id, vec, "image")
+        if self.settings.face_engine == "embedding-only":  # a fact of this server: retrying cannot help
+            raise InvalidField("this server accepts terminal-computed embeddings only (embedding or embedding_b64 "
+                               "with embedding_model), not images", field=IMAGE_FIELD)
+        image = decode_image(capture.image_b64, max_pixels=self.settings.face_max_image_pixels)
+        engine = self._engine_for_request()
+        return Embedding(engine.model_id, engine.embed(image, aligned=capture.aligned), "image")
 
 
-def decode_image(b64: str) -> np.ndarray:
-    import cv2
+IMAGE_FIELD = "input.capture.image_b64"
+# Pillow's names for what the interface accepts: JPEG (a phone's multi-picture JPEG reads as MPO) and PNG.
+IMAGE_FORMATS = frozenset({"JPEG", "MPO", "PNG"})
 
+
+def image_size(raw: bytes) -> tuple[int, int]:
+    """(width, height) from a JPEG or PNG header, without decoding a pixel; InvalidField otherwise."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():  # Pillow warns above 89 megapixels: our own limit decides
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(raw), formats=("JPEG", "PNG")) as im:
+                fmt, size = im.format, im.size
+    except Image.DecompressionBombError:  # above 179 megapixels: Pillow refuses to go on
+        raise InvalidField("the image has far too many pixels", field=IMAGE_FIELD) from None
+    except (OSError, ValueError, SyntaxError):  # not an image of an accepted format, or a broken header
+        raise InvalidField("not a JPEG or PNG image", field=IMAGE_FIELD) from None
+    if fmt not in IMAGE_FORMATS:
+        raise InvalidField("not a JPEG or PNG image", field=IMAGE_FIELD)
+    return size
+
+
+def decode_image(b64: str, *, max_pixels: int) -> np.ndarray:
+    """The image as a BGR array. Its size is read from the header first, so a small file that
+    claims a huge image (47 KB of PNG for 4000×4000 pixels) is refused before it is decoded."""
     try:
         raw = base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidField("not valid base64", field="input.capture.image_b64") from None
+        raise InvalidField("not valid base64", field=IMAGE_FIELD) from None
+    w, h = image_size(raw)
+    if w * h > max_pixels:
+        raise InvalidField(f"the image is {w}×{h} = {w * h:,} pixels; at most {max_pixels:,} are accepted "
+                           "(setting face_max_image_pixels)", field=IMAGE_FIELD)
+    import cv2
+
     img = cv2.imdecode(np.frombuffer(raw, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if img is None:
-        raise InvalidField("not a JPEG or PNG image", field="input.capture.image_b64")
+    if img is None or img.shape[0] * img.shape[1] > max_pixels:  # the decoder must agree with the header
+        raise InvalidField("not a JPEG or PNG image", field=IMAGE_FIELD)
     return img

@@ -46,13 +46,25 @@ def test_model_dimension_is_fixed(world):
     assert r.infcode == 1001 and r.envelope["err_field"] == "input.capture"
 
 
-def test_model_without_operating_point_refuses_to_guess(world):
+@pytest.mark.req("GEN-2")
+def test_a_model_without_operating_point_is_refused_at_enrolment(world):
     term = world.terminal()
     p = world.persons[0]
     vec = np.random.default_rng(3).standard_normal(256)
-    term.call("2001", {"psn_no": p, "capture": _cap(vec, model="vendor-x:r100")})
+    r = term.send("2001", {"psn_no": p, "capture": _cap(vec, model="vendor-x:r100")})
+    assert (r.infcode, r.envelope["err_field"]) == (1001, "input.capture.embedding_model")
     r = term.send("2002", {"psn_no": p, "scene": "inpatient", "capture": _cap(vec, model="vendor-x:r100")})
-    assert r.infcode == 5002 and "calibrate" in r.envelope["err_msg"]
+    assert (r.infcode, r.envelope["err_field"]) == (1001, "input.capture.embedding_model")
+
+
+def test_the_core_refuses_to_guess_a_threshold_and_names_no_server_path():
+    from reference.config import Settings
+    from reference.errors import ModelUnavailable
+    from reference.face.core import OPERATING_POINTS, FaceCore
+
+    with pytest.raises(ModelUnavailable, match="calibrate") as exc:
+        FaceCore(Settings(face_engine="embedding-only")).threshold("vendor-x:r100")
+    assert str(OPERATING_POINTS.parent) not in exc.value.err_msg
 
 
 @pytest.mark.parametrize(

@@ -103,7 +103,8 @@ def test_verification_without_template(face_world):
     assert r.status == 404 and r.infcode == 5003
 
 
-def test_missing_model_pack_says_where_to_put_it(tmp_path):
+@pytest.mark.req("GEN-5")
+def test_missing_model_pack_is_logged_for_the_operator_and_no_path_reaches_the_client(tmp_path, caplog):
     settings = make_settings(tmp_path, face_engine="insightface", face_model_dir=tmp_path / "none")
     app = create_app(settings)
     with TestClient(app, base_url=BASE) as tc:
@@ -111,5 +112,5 @@ def test_missing_model_pack_says_where_to_put_it(tmp_path):
         r = w.terminal().send("2001", {"psn_no": w.persons[0], "capture": _capture(np.zeros((112, 112, 3), np.uint8))})
     app.state.scenemon.store.close()
     assert r.status == 503 and r.infcode == 5002
-    assert str(tmp_path / "none" / "buffalo_l") in r.envelope["err_msg"]
-    assert "SCENEMON_FACE_MODEL_DIR" in r.envelope["err_msg"]
+    assert str(tmp_path) not in r.envelope["err_msg"] and "server log" in r.envelope["err_msg"]
+    assert str(tmp_path / "none" / "buffalo_l") in caplog.text and "SCENEMON_FACE_MODEL_DIR" in caplog.text
