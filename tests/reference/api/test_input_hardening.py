@@ -116,6 +116,7 @@ CASES = [
     ("bell-in-note", "bureau", "3024", {"reg_id": 1, "approve": True, "note": "同意\x07"}, "input.note"),
     ("newline-in-name", "institution", "1101", with_(PERSON, psn_name="王\n五"), "input.psn_name"),
     ("c1-in-name", "institution", "1101", with_(PERSON, psn_name="王\x85五"), "input.psn_name"),
+    ("del-in-name", "institution", "1101", with_(PERSON, psn_name="王\x7f五"), "input.psn_name"),
     ("nul-key", "terminal", "1303", with_(HEARTBEAT, detail={"k\x00": 1}), "input.detail"),
     # loose coercion
     ("yes-is-not-true", "institution", "3001", with_(ADMISSION, dept_equipped="yes"), "input.dept_equipped"),
@@ -212,6 +213,18 @@ def test_a_body_that_is_not_utf8_json_within_the_limits_is_malformed(app, world,
     resp = client.post_raw("1303", body)
     assert (resp.status_code, resp.json()["infcode"], resp.json()["err_field"]) == (400, 1002, "body")
     assert table_digest(store) == before
+
+
+@pytest.mark.req("GEN-2")
+def test_escaped_text_is_read_like_raw_text_and_an_escaped_control_character_is_found(world):
+    """Many JSON writers escape every non-ASCII character (\\u738b): such a body is taken as it is,
+    and a control character hidden in an escape is still refused, naming its field."""
+    inst = next(iter(world.institutions.values())).client
+    person = with_(PERSON, psn_no="PX9", certno=make_certno("410102", date(1981, 2, 3), 9), psn_name="王\t五")
+    ok = inst.post_raw("1101", json.dumps(inst.envelope("1101", with_(person, psn_name="王五"))).encode())
+    assert ok.json()["infcode"] == 0 and ok.json()["output"]["psn_name"] == "王五"
+    bad = inst.post_raw("1101", json.dumps(inst.envelope("1101", with_(person, psn_no="PX8"))).encode())
+    assert (bad.json()["infcode"], bad.json()["err_field"]) == (1001, "input.psn_name")
 
 
 @pytest.mark.req("GEN-2", "INP-1")
