@@ -265,16 +265,18 @@ def unsupplemented_rejection(env: RuleEnv, supplement_at: str = "2026-03-08T00:0
 
 
 @scenario("INP-LOW-COMPLIANCE")
-def ward_compliance(env: RuleEnv, patients: int = 10, checked: int = 5) -> Seen:
+def ward_compliance(env: RuleEnv, patients: int = 10, checked: int = 5, *, unchecked_day_after: bool = False) -> Seen:
     """`patients` admitted on 2026-03-02, `checked` of them pass a face check on 2026-03-03; that
-    day is closed and the post-event run scores the institution (default weights: 0.4 × the
-    daily-check shortfall; threshold 0.2 at ≥ 10 due patient-days)."""
+    day is closed (and the next one, with no checks at all, if `unchecked_day_after`) and the
+    post-event run over 2026-03-03 scores the institution (default weights: 0.4 × the daily-check
+    shortfall; threshold 0.2 at ≥ 10 due patient-days)."""
     ward = env.ward
     ward.set_clock("2026-03-02T09:00:00")
     admitted = [ward.admit() for _ in range(patients)]
     ward.set_clock("2026-03-03T09:00:00")
     for mdtrt, psn in admitted[:checked]:
         assert ward.check(mdtrt, psn).ok
-    ward.set_clock("2026-03-04T00:00:01")
-    env.day_end("2026-03-03")
+    env.close_day("2026-03-03")
+    if unchecked_day_after:
+        env.close_day("2026-03-04")
     return env.post_event("2026-03-03", "2026-03-03")

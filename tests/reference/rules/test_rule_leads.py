@@ -79,3 +79,15 @@ def test_the_audit_note_is_the_conclusion_and_nothing_recovered_yet_is_a_confirm
     done = env.bureau.call("7302", {"lead_id": lead_id, "to_status": "confirmed", "amount_recovered": 0,
                                     "note": "违规属实，待追回"})
     assert (done["status"], done["amount_recovered"], done["audit_note"]) == ("confirmed", 0, "违规属实，待追回")
+
+
+@pytest.mark.req("RULE-5", "GEN-1")
+def test_a_decision_of_another_district_does_not_exist_for_a_district_account(env):
+    lead = _screened_lead(env, env.hospital)
+    decision_id = next(e["id"] for e in lead["evidence"] if e["kind"] == "decision")
+    outsider = env.user("district_bureau", district=env.other_district())
+    for asked in (decision_id, 10**6):
+        r = outsider.send("7501", {"decision_id": asked})
+        assert (r.infcode, r.envelope["err_field"]) == (3003, "input.decision_id")
+    insider = env.user("district_bureau", district=env.world.district)
+    assert insider.call("7501", {"decision_id": decision_id})["rule_id"] == DEATH

@@ -91,3 +91,27 @@ def test_an_institution_at_the_targeting_threshold_becomes_a_lead(env, patients,
     for lead in seen.leads:
         assert "targeting score 0.200 ≥ 0.2 (daily_check_rate 0.50, special_registration_rate 0.00)" in lead["summary"]
         assert lead["evidence"][1:] == [{"kind": "institution", "id": env.hospital.code}]
+
+
+@pytest.mark.req("INP-7", "SUP-2")
+@quiet("INP-LOW-COMPLIANCE")
+def test_the_targeting_score_counts_the_days_of_the_period_only(env):
+    """Six of ten checked on 2026-03-03 (score 0.16); the unchecked day after is outside the run."""
+    assert ward_compliance(env, 10, 6, unchecked_day_after=True).of("INP-LOW-COMPLIANCE") == {}
+
+
+@pytest.mark.req("INP-7", "SUP-2", "RULE-2")
+def test_the_targeting_score_weighs_each_rate_as_documented():
+    from reference.rules.checks.inpatient import score
+    from reference.rules.library import load_library
+
+    params = load_library().rules["INP-LOW-COMPLIANCE"].resolve(None)
+    facts = {"daily_due": 12, "daily_compliant": 8, "remote_due": 3, "remote_passed": 1,
+             "special_registrations": 5, "reviewed": 6, "rejected": 2}
+    total, rates = score(facts, params)
+    assert rates == {"daily_check_rate": 0.666667, "remote_check_rate": 0.333333,
+                     "special_registration_rate": 0.333333, "rejection_rate": 0.333333}
+    # 0.4 × 1/3 + 0.3 × 2/3 + 0.2 × 1/3 + 0.1 × 1/3
+    assert total == round(0.4 / 3 + 0.3 * 2 / 3 + 0.2 / 3 + 0.1 / 3, 6) == 0.433333
+    nothing = dict.fromkeys(facts, 0)
+    assert score(nothing, params) == (0, dict.fromkeys(rates))  # no rate without something to count
