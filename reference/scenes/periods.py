@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from pydantic import Field, model_validator
 
 from reference.clock import CST
 from reference.envelope import Model
+from reference.fields import BizDate
 
 MAX_PERIOD_DAYS = 366
 
 
 class PeriodIn(Model):
-    start: date = Field(description="First day of the period (inclusive)")
-    end: date = Field(description="Last day of the period (inclusive)")
+    start: BizDate = Field(description="First day of the period (inclusive)")
+    end: BizDate = Field(description=f"Last day of the period (inclusive); at most {MAX_PERIOD_DAYS} days after start")
 
     @model_validator(mode="after")
     def _order(self):
