@@ -295,3 +295,21 @@ def test_an_image_above_the_configured_pixel_limit_is_refused_and_one_within_is_
     gif = base64.b64encode(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;").decode()
     with pytest.raises(InvalidField, match="not a JPEG or PNG"):
         decode_image(gif, max_pixels=1200)
+
+
+@pytest.mark.req("GEN-2")
+def test_the_input_validation_page_states_the_bounds_in_force():
+    from reference import fields
+    from reference.api.gateway import MAX_JSON_DEPTH
+    from reference.config import Settings
+    from reference.idcard import MAX_AGE_YEARS
+    from reference.paths import DOCS
+    from reference.scenes.periods import MAX_PERIOD_DAYS
+
+    page = (DOCS / "interface" / "input-validation.md").read_text(encoding="utf-8")
+    for shown in (f"0 – {fields.MAX_AMOUNT_YUAN:,}", f"at most {fields.MAX_QTY:,}", "1 – 2⁶³−1",
+                  f"years {fields.FIRST_YEAR} – {fields.LAST_YEAR}", f"at most {MAX_PERIOD_DAYS} days",
+                  f"{Settings.model_fields['face_max_image_pixels'].default:,} by default",
+                  f"{MAX_JSON_DEPTH} levels", f"{MAX_AGE_YEARS} years ago"):
+        assert shown in page, shown
+    assert fields.MAX_ROW_ID == 2**63 - 1 and fields.MAX_SAFE_INT == 2**53 and fields.MAX_COUNT == 2**31 - 1
