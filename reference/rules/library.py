@@ -5,6 +5,15 @@ it runs in with the outcome at each stage (remind / refuse / suspicion), its req
 typed parameters with units, defaults and sources, overrides by institution attributes or
 district (RULE-2), severity, and — for composite rules (RULE-1) — how it combines other rules.
 
+A post-event rule also declares when it runs (`runs_at`, one of RUNS_AT):
+
+- `day_end` — judged by the day end (日终) of its scene for one closed business day, for the
+  institutions that day end closes (reference.services.day_end). Its scan looks only at closed
+  days and skips subjects that already have a lead of the rule, so a later batch run over a
+  longer period (7201) re-judges closed days without ever duplicating a finding, and adds only
+  what the day end could not see (e.g. an admission uploaded after its days were closed).
+- `period` — judged by the batch post-event run (7201) over the period it is given.
+
 Loading checks every file and reports *all* problems at once (`LibraryError.problems`).
 """
 
@@ -25,6 +34,8 @@ RULES_DIR = INTERFACE_SPEC / "rules"
 Stage = Literal["pre_event", "in_event", "post_event"]
 Outcome = Literal["remind", "refuse", "suspicion"]
 STAGES: tuple[str, ...] = ("pre_event", "in_event", "post_event")
+RunsAt = Literal["day_end", "period"]
+RUNS_AT: tuple[str, ...] = ("day_end", "period")
 SCENES = ("inpatient", "hemodialysis", "rehab", "pharmacy", "registration", "any")
 # Override keys from least to most specific at equal key count (documented in library.yaml).
 OVERRIDE_KEYS = ("district", "institution_type", "level", "speciality")
@@ -109,10 +120,17 @@ class Rule(_Strict):
     params: dict[str, Param] = Field(default_factory=dict)
     overrides: list[Override] = Field(default_factory=list)
     composite: Composite | None = None
+    runs_at: RunsAt | None = None
     enabled: bool = True
 
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
+        if "post_event" in self.stages and self.runs_at is None:
+            raise ValueError(f"a post-event rule declares when it runs: runs_at {' or '.join(RUNS_AT)}")
+        if "post_event" not in self.stages and self.runs_at is not None:
+            raise ValueError("runs_at applies to post-event rules only (this rule has no post_event stage)")
+        if self.runs_at == "day_end" and self.scene == "any":
+            raise ValueError("a day-end rule belongs to one scene's day end; scene any runs at period")
         for i, o in enumerate(self.overrides):
             for name, value in o.params.items():
                 if name not in self.params:
@@ -162,6 +180,13 @@ class RuleSet:
     def active(self, stage: str, scene: str | None = None) -> list[Rule]:
         return [r for r in self.rules.values() if r.enabled and stage in r.stages
                 and (scene is None or r.scene in (scene, "any"))]
+
+    def runs_at(self, when: str, scene: str | None = None) -> RuleSet:
+        """The same release with only the rules that run at `when` (and belong to `scene`, if given:
+        a day-end rule is judged by its own scene's day end only)."""
+        picked = {rid: r for rid, r in self.rules.items()
+                  if r.runs_at == when and (scene is None or r.scene == scene)}
+        return RuleSet(self.version, self.effective_from, picked, self.review, self.notes, self.base_version)
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": self.version, "effective_from": self.effective_from, "notes": self.notes,

@@ -10,9 +10,13 @@ reason requires (Zhengzhou 2023 art. 11, 15, 23) and the bureau reviews it (art.
              (institution,          └──► rejected_final  (a violation)
               before its deadline)
 
-The reasons, the attachment types each requires, which scene accepts which reasons, the states,
-the edges and the roles allowed on each edge are data: interface_spec/special_registration/
-workflow.yaml, checked against the code tables when loaded. Review and supplement deadlines are
+What a registration excuses is a *subject* of a scene, registered by the scene's code
+(`register_subject`: a patient-day, a remote-check item; later a dialysis check-in/out, a rehab
+session) with a resolver that finds it and checks it needs a registration, and an optional hook
+after it is registered. The reasons each scene accepts, the attachment types each requires, the
+states, the edges and the roles allowed on each edge are data: interface_spec/
+special_registration/workflow.yaml, checked when loaded against the code tables, the subject
+types the code registers and the rule library, every problem reported at once. Review and supplement deadlines are
 parameters of a per-scene rule (`deadline_rule`). Every state change is written to
 `special_registration_events` with who, which role and when.
 
@@ -25,16 +29,19 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from reference.codes import table
 from reference.errors import Conflict, Forbidden, InvalidField, InvalidState, NotFound
 from reference.paths import INTERFACE_SPEC
+from reference.services.scene_registry import SceneRegistry
 from reference.store import Db
 
 WORKFLOW_FILE = INTERFACE_SPEC / "special_registration" / "workflow.yaml"
@@ -50,14 +57,13 @@ MAGIC: dict[str, tuple[bytes, ...]] = {
 
 @dataclass(frozen=True)
 class SceneConfig:
-    reasons: tuple[str, ...]
+    reasons: dict[str, tuple[str, ...]]  # reason → attachment types it requires
     subjects: tuple[str, ...]
     deadline_rule: str
 
 
 @dataclass(frozen=True)
 class Workflow:
-    requires: dict[str, tuple[str, ...]]
     scenes: dict[str, SceneConfig]
     states: tuple[str, ...]
     initial: str
@@ -70,42 +76,80 @@ class Workflow:
         return sorted(dst for (s, dst) in self.edges if s == src)
 
 
-def load_workflow(path=WORKFLOW_FILE) -> Workflow:
-    """Load and check the workflow file against the code tables; lists every problem at once."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _scene_config(scene: str, spec: Any, codes: dict[str, set[str]], subjects: dict[str, str],
+                  rules: dict[str, set[str]], problems: list[str]) -> SceneConfig:
+    """One scene's section, every problem appended to `problems`."""
+    where = f"scenes.{scene}"
+    if scene not in codes["scene"]:
+        problems.append(f"{where}: not in code table scene")
+    if not isinstance(spec, dict):
+        problems.append(f"{where}: expected a mapping of subjects, deadline_rule and reasons")
+        spec = {}
+    reasons: dict[str, tuple[str, ...]] = {}
+    if not _mapping(spec.get("reasons")):
+        problems.append(f"{where}.reasons: the scene accepts no reason")
+    for code, rspec in _mapping(spec.get("reasons")).items():
+        if code not in codes["special_registration_reason"]:
+            problems.append(f"{where}.reasons.{code}: not in code table special_registration_reason")
+        req = tuple(_mapping(rspec).get("requires") or ())
+        bad = sorted(set(req) - codes["attachment_type"])
+        if not req or bad:
+            problems.append(f"{where}.reasons.{code}.requires: needs attachment types from code table "
+                            f"attachment_type{f', not {bad}' if bad else ''}")
+        if not _mapping(rspec).get("source"):
+            problems.append(f"{where}.reasons.{code}.source: say where the required material comes from")
+        reasons[code] = req
+    listed = tuple(spec.get("subjects") or ())
+    registered = {name for name, sc in subjects.items() if sc == scene}
+    for name in sorted(set(listed) - registered):
+        problems.append(f"{where}.subjects: {name} is not a subject type the {scene} code registers "
+                        f"({', '.join(sorted(registered)) or 'none'})")
+    for name in sorted(registered - set(listed)):
+        problems.append(f"{where}.subjects: the {scene} code registers subject type {name}; list it")
+    rule = spec.get("deadline_rule")
+    if not rule:
+        problems.append(f"{where}.deadline_rule: name the rule holding review_days and supplement_days")
+    elif rule not in rules:
+        problems.append(f"{where}.deadline_rule: no rule {rule} in the rule library")
+    elif {"review_days", "supplement_days"} - rules[rule]:
+        problems.append(f"{where}.deadline_rule: rule {rule} lacks review_days or supplement_days")
+    return SceneConfig(reasons, listed, str(rule))
+
+
+def load_workflow(path=WORKFLOW_FILE, *, subjects: dict[str, str] | None = None,
+                  rules: dict[str, set[str]] | None = None) -> Workflow:
+    """Load and check the workflow file against the code tables, the subject types the scenes'
+    code registers (`subjects`: type → scene) and the rule library (`rules`: id → parameter
+    names); raises ValueError listing every problem at once."""
+    if subjects is None:
+        subjects = {name: t.scene for name, t in subject_types().items()}
+    if rules is None:
+        from reference.rules.library import load_library
+
+        rules = {rid: set(r.params) for rid, r in load_library().rules.items()}
+    raw = _mapping(yaml.safe_load(path.read_text(encoding="utf-8")))
     problems: list[str] = []
-    reasons = set(table("special_registration_reason").labels())
-    att_types = set(table("attachment_type").labels())
-    states = set(table("special_registration_status").labels())
-    roles = set(table("role").labels())
-    scenes = set(table("scene").labels())
-    requires = {}
-    for code, spec in (raw.get("reasons") or {}).items():
-        if code not in reasons:
-            problems.append(f"reasons.{code}: not in code table special_registration_reason")
-        req = tuple(spec.get("requires") or ())
-        if not req or set(req) - att_types:
-            problems.append(f"reasons.{code}.requires: needs attachment types from code table attachment_type")
-        requires[code] = req
-    scene_cfg = {}
-    for scene, spec in (raw.get("scenes") or {}).items():
-        if scene not in scenes:
-            problems.append(f"scenes.{scene}: not in code table scene")
-        bad = set(spec.get("reasons") or ()) - set(requires)
-        if bad or not spec.get("reasons"):
-            problems.append(f"scenes.{scene}.reasons: unknown or missing reasons {sorted(bad)}")
-        if not spec.get("deadline_rule") or not spec.get("subjects"):
-            problems.append(f"scenes.{scene}: needs subjects and deadline_rule")
-        scene_cfg[scene] = SceneConfig(tuple(spec.get("reasons") or ()), tuple(spec.get("subjects") or ()),
-                                       str(spec.get("deadline_rule")))
+    codes = {name: set(table(name).labels()) for name in (
+        "special_registration_reason", "attachment_type", "special_registration_status", "role", "scene")}
+    states = codes["special_registration_status"]
+    scene_cfg = {scene: _scene_config(scene, spec, codes, subjects, rules, problems)
+                 for scene, spec in _mapping(raw.get("scenes")).items()}
+    for scene in sorted(set(subjects.values()) - set(scene_cfg)):
+        problems.append(f"scenes.{scene}: the {scene} code registers special-registration subjects; configure "
+                        "the scene")
     listed = tuple(raw.get("states") or ())
     if set(listed) != states:
         problems.append(f"states: must be exactly the codes of special_registration_status, got {listed}")
     edges = {}
     for i, t in enumerate(raw.get("transitions") or ()):
+        t = _mapping(t)
         if t.get("from") not in states or t.get("to") not in states:
             problems.append(f"transitions[{i}]: unknown state")
-        if not t.get("roles") or set(t["roles"]) - roles:
+        if not t.get("roles") or set(t["roles"]) - codes["role"]:
             problems.append(f"transitions[{i}].roles: roles must come from code table role")
         edges[(t.get("from"), t.get("to"))] = frozenset(t.get("roles") or ())
     if raw.get("initial") not in states:
@@ -115,12 +159,56 @@ def load_workflow(path=WORKFLOW_FILE) -> Workflow:
             problems.append(f"transitions: {final} is final and may not have outgoing edges")
     if problems:
         raise ValueError(f"{path}: invalid special-registration workflow:\n  " + "\n  ".join(problems))
-    return Workflow(requires, scene_cfg, listed, str(raw["initial"]), edges)
+    return Workflow(scene_cfg, listed, str(raw["initial"]), edges)
 
 
 @cache
 def workflow() -> Workflow:
     return load_workflow()
+
+
+# --- subjects: what a registration excuses, per scene ---------------------------------------------
+@dataclass(frozen=True)
+class Resolved:
+    """The subject a registration is for, found and checked by its scene."""
+
+    subject_id: str
+    day: date
+    psn_no: str
+    mdtrt_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SubjectType:
+    """A kind of subject a scene excuses (a patient-day, a remote-check item; later a dialysis
+    check-in/out, a rehab session).
+
+    - `ref`: the model of how 3022 names it, under `input.subject.<name>`;
+    - `resolve(db, institution_code, ref, now, field)`: finds the subject at the institution and
+      checks it needs a registration now (e.g. the day is due, not closed and has no passed check),
+      raising a coded error naming `field` + `.<its field>` otherwise;
+    - `registered(db, ref, resolved, reg_id)`: optional, after the registration is stored (e.g.
+      mark the remote-check item).
+    """
+
+    name: str
+    scene: str
+    ref: type[BaseModel]
+    resolve: Callable[[Db, str, Any, datetime, str], Resolved]
+    registered: Callable[[Db, Any, Resolved, int], None] | None = None
+    description: str = ""
+
+
+SUBJECTS: SceneRegistry[SubjectType] = SceneRegistry("special-registration subject type")
+
+
+def register_subject(t: SubjectType) -> SubjectType:
+    return SUBJECTS.register(t.name, t)
+
+
+def subject_types() -> dict[str, SubjectType]:
+    """Every registered subject type, by name."""
+    return SUBJECTS.all()
 
 
 # --- attachments ---------------------------------------------------------------------------------
@@ -189,37 +277,44 @@ def _event(db: Db, reg_id: int, src: str | None, dst: str, by: str, role: str, a
                " VALUES (?,?,?,?,?,?,?)", (reg_id, src, dst, by, role, at, note))
 
 
-def submit(db: Db, *, scene: str, institution_code: str, psn_no: str, mdtrt_id: str | None, subject_type: str,
-           subject_id: str, day: date, reason: str, explanation: str, attachment_ids: list[int], by: str,
-           role: str, now: datetime, review_days: int) -> int:
-    """Register a special case; the scene's service has already checked that the subject needs it."""
-    wf = workflow()
-    cfg = wf.scenes.get(scene)
-    if cfg is None:
-        raise InvalidField(f"scene {scene} takes no special registrations", field="input.scene")
+def submit(db: Db, *, subject: str, ref: Any, institution_code: str, reason: str, explanation: str,
+           attachment_ids: list[int], by: str, role: str, now: datetime) -> int:
+    """Register why a required check of `subject` (a registered subject type, named by `ref`)
+    could not be passed. The subject's scene must be monitored at the institution today; its
+    resolver finds the subject and checks it needs a registration; the reason must be one the
+    scene accepts, with the material it requires. Returns the registration id."""
+    from reference.rules.params import rule_params
+    from reference.services.monitoring import require_monitored
+
+    st = subject_types()[subject]
+    field = f"input.subject.{subject}"
+    cfg = workflow().scenes[st.scene]  # load_workflow: every scene with subject types is configured
+    require_monitored(db, institution_code, st.scene, now.date(), field="input.subject")
+    found = st.resolve(db, institution_code, ref, now, field)
     if reason not in cfg.reasons:
-        raise InvalidField(f"reason {reason} is not accepted in scene {scene}; accepted: {', '.join(cfg.reasons)}",
-                           field="input.reason")
-    if subject_type not in cfg.subjects:
-        raise InvalidField(f"scene {scene} registers {', '.join(cfg.subjects)}, not {subject_type}",
-                           field="input.scene")
-    _check_attachments(db, institution_code, attachment_ids, wf.requires[reason], reason)
+        raise InvalidField(f"reason {reason} is not accepted in scene {st.scene}; accepted: "
+                           f"{', '.join(cfg.reasons)}", field="input.reason")
+    _check_attachments(db, institution_code, attachment_ids, cfg.reasons[reason], reason)
     existing = db.one("SELECT reg_id, status FROM special_registrations WHERE scene=? AND institution_code=?"
-                      " AND subject_type=? AND subject_id=?", (scene, institution_code, subject_type, subject_id))
+                      " AND subject_type=? AND subject_id=?", (st.scene, institution_code, subject, found.subject_id))
     if existing:
-        raise Conflict(f"{subject_type} {subject_id} already has special registration {existing['reg_id']} "
-                       f"({existing['status']})", field="input.mdtrt_id")
+        raise Conflict(f"{subject} {found.subject_id} already has special registration {existing['reg_id']} "
+                       f"({existing['status']})", field=field)
+    review_days = rule_params(db, cfg.deadline_rule, institution_code, now)["review_days"]
+    wf = workflow()
     at = now.isoformat(timespec="seconds")
     reg_id = db.insert(
         "INSERT INTO special_registrations(scene, institution_code, psn_no, mdtrt_id, subject_type, subject_id, day,"
         " reason, explanation, status, review_due, submitted_by, submitted_at, updated_at)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (scene, institution_code, psn_no, mdtrt_id, subject_type, subject_id, day.isoformat(), reason, explanation,
-         wf.initial, _day_plus(now, review_days), by, at, at))
+        (st.scene, institution_code, found.psn_no, found.mdtrt_id, subject, found.subject_id, found.day.isoformat(),
+         reason, explanation, wf.initial, _day_plus(now, review_days), by, at, at))
     for aid in attachment_ids:
         db.execute("INSERT INTO special_registration_attachments(reg_id, attachment_id, stage) VALUES (?,?,?)",
                    (reg_id, aid, "submitted"))
     _event(db, reg_id, None, wf.initial, by, role, at, explanation)
+    if st.registered is not None:
+        st.registered(db, ref, found, reg_id)
     return reg_id
 
 

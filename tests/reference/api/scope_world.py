@@ -139,12 +139,14 @@ def build(http, admin: Client, base: str) -> ScopeWorld:
                                       "content_b64": content})["attachment_id"]
 
         tg["att"], tg["att2"], tg["att3"] = attach("treatment_record"), attach("evidence"), attach("treatment_record")
-        tg["reg"] = inst.call("3022", {"mdtrt_id": tg["visit"], "day": "2026-03-04", "reason": "under_treatment",
+        tg["reg"] = inst.call("3022", {"subject": {"patient_day": {"mdtrt_id": tg["visit"], "day": "2026-03-04"}},
+                                       "reason": "under_treatment",
                                        "explanation": "在放射科检查", "attachment_ids": [tg["att"]]})["reg_id"]
         task = admin.call("3011", {"fixmedins_code": code, "selection": "patients", "mdtrt_ids": [tg["visit2"]],
                                    "deadline": "2026-03-04T12:00:00"})
         tg["task"] = task["task_id"]
-        tg["reg_r"] = inst.call("3022", {"mdtrt_id": tg["visit2"], "task_id": tg["task"], "reason": "under_treatment",
+        tg["reg_r"] = inst.call("3022", {"subject": {"bed_check_item": {"mdtrt_id": tg["visit2"], "task_id": tg["task"]}},
+                                         "reason": "under_treatment",
                                          "explanation": "正在做检查治疗", "attachment_ids": [tg["att3"]]})["reg_id"]
         admin.call("3024", {"reg_id": tg["reg_r"], "approve": False, "note": "材料不足"})
         tg["verification"] = term.call("2002", {"psn_no": tg["person"], "scene": "pharmacy",
