@@ -111,6 +111,16 @@ class Settings(BaseSettings):
     )
     face_model_pack: str = Field("buffalo_l", description="insightface pack name under model dir")
     face_threads: int = Field(1, description="onnxruntime intra-op threads per session")
+    face_max_image_pixels: int = Field(
+        4_194_304, ge=1, le=100_000_000,
+        description=(
+            "Largest image (`image_b64`) accepted, in pixels (width × height), read from the JPEG or "
+            "PNG header before anything is decoded; a larger one is refused with 1001 naming "
+            "input.capture.image_b64. Decoding and face detection cost grows with the pixels (a "
+            "4000×4000 PNG of 47 KB took 11.7 s and 3.8 GB; 8000×8000 never answered). The default, "
+            "4,194,304 (2048×2048), is twice a face terminal's 2-megapixel (1920×1080) frame."
+        ),
+    )
     request_threads: int = Field(
         2, ge=1, le=64,
         description=(
@@ -144,6 +154,15 @@ class Settings(BaseSettings):
             "over bit vectors passes on to exact cosine re-scoring. More finds the exact top-k more "
             "often at the cost of reading more float vectors; see docs/face-search.md for recall "
             "and latency measured at 100k and 1M templates."
+        ),
+    )
+    face_erase_purge_timeout_s: float = Field(
+        10.0, ge=0, le=600,
+        description=(
+            "Erasure (2003) answers once the write-ahead log is checkpointed and truncated, so that no "
+            "byte of the erased templates is left on disk (GEN-5). Readers of a snapshot older than the "
+            "erasure hold the log until they finish; 2003 waits for them at most this many seconds, "
+            "then answers and the purge goes on in the background (a warning is logged)."
         ),
     )
     audit_capacity_per_month: int = Field(

@@ -40,7 +40,7 @@ def generated_files() -> dict[str, str]:
     ]
     tx_rows = [
         {"infno": t.infno, "operation_id": t.operation_id, "en": t.title_en, "zh": t.title_zh,
-         "tag": t.tag, "roles": sorted(t.roles), "requirements": list(t.requirements),
+         "tag": t.tag, "scene": t.scene, "roles": sorted(t.roles), "requirements": list(t.requirements),
          "input": t.input_model.__name__, "output": t.output_model.__name__}
         for t in txs.values()
     ]

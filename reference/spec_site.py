@@ -549,6 +549,9 @@ def page_transactions_tag(spec: Spec, tag: str) -> str:
             f"- **Roles** (who may send it): {_cell(_roles(spec, t['roles']))}\n"
             f"- **Requirements**: {reqs}\n"
         )
+        if t.get("scene"):
+            out.append(f"- **Scene**: `{t['scene']}` — institutions and terminals may send it only while the "
+                       "scene is monitored for their institution (1204); see [data scope](../scope.md)\n")
         for which, label, model in (("input", "Input", t["input"]), ("output", "Output", t["output"])):
             out.append(f"\n### {label} (`{which}`: `{model}`) {{#tx-{infno}-{which}}}\n\n")
             out.append(_field_table(field_rows(spec, _envelope_part(spec, op, which), types)))

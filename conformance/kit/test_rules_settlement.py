@@ -3,18 +3,19 @@ library (PH-FACE-OVER-AMOUNT, 1,000 yuan by default), reminders that never block
 settlement ids reviewed once, and the catalogue that tells institutions the rules in force."""
 
 import itertools
-from datetime import datetime
 
 import pytest
 
-from conformance.kit.support import CST, expect_error, expect_ok, send
+from conformance.kit.support import expect_error, expect_ok, parse_time, send
 
 _n = itertools.count(1)
 
 
 def _settlement(world, psn_no: str, amount: float, method: str = "ssc", verification_id: int | None = None) -> dict:
-    # Now, not earlier: a face settlement must not predate the verification it relies on.
-    at = datetime.now(CST)
+    # The server's business time (other kit tests move a manual clock), not the kit's wall clock:
+    # a face settlement must not predate the verification it relies on.
+    inst = world.inst_a.client
+    at = parse_time(expect_ok(send(inst, inst.envelope("1001", {})))["business_time"])
     s = {"setl_id": f"CK{world.tag}S{next(_n):03d}", "psn_no": psn_no, "scene": "pharmacy",
          "setl_time": at.isoformat(timespec="seconds"), "method": method, "total_amount": amount,
          "items": [{"item_code": "XA01AA01", "item_name": "阿莫西林胶囊", "qty": 1, "amount": amount}]}

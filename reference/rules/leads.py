@@ -97,6 +97,18 @@ def get(db: Db, lead_id: int, scope: Scope | None = None) -> dict[str, Any]:
     return row
 
 
+def find(db: Db, scope: Scope, *, status: str | None, rule_id: str | None, institution_code: str | None,
+         lead_id: int | None, limit: int) -> list[dict[str, Any]]:
+    """Leads in `scope` (their district), highest risk first, filtered by the given fields."""
+    where, params = scope.where_district("district_code")
+    for col, val in (("status", status), ("rule_id", rule_id), ("institution_code", institution_code),
+                     ("lead_id", lead_id)):
+        if val is not None:
+            where += f" AND {col}=?"
+            params.append(val)
+    return db.all(f"SELECT * FROM leads WHERE 1=1{where} ORDER BY risk_score DESC, lead_id LIMIT ?", [*params, limit])
+
+
 def transition(db: Db, *, lead_id: int, to: str, by: str, role: str, now: datetime, note: str | None = None,
                amount_recovered: float | None = None, planned_month: str | None = None) -> dict[str, Any]:
     lead = get(db, lead_id)

@@ -264,12 +264,13 @@ def load_library(root: Path = RULES_DIR) -> RuleSet:
 
 
 class RuleChange(BaseModel):
-    """One change in a release patch: new parameter defaults, new overrides, or (dis)abling."""
+    """One change in a release patch: new parameter defaults, new overrides, or (dis)abling.
+    Part of transaction 7003's input, so strict like every interface model (reference.fields)."""
 
-    model_config = ConfigDict(extra="forbid")
-    rule_id: str
-    params: dict[str, Any] = Field(default_factory=dict, description="New default values")
-    overrides: list[dict[str, Any]] | None = Field(None, description="Replaces the rule's overrides")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    rule_id: str = Field(max_length=60)
+    params: dict[str, Any] = Field(default_factory=dict, max_length=100, description="New default values")
+    overrides: list[dict[str, Any]] | None = Field(None, max_length=200, description="Replaces the rule's overrides")
     enabled: bool | None = None
 
 

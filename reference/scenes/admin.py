@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import Field
 
-from reference.clock import ManualClock
+from reference.clock import EARLIEST, LATEST, MAX_ADVANCE_SECONDS, ManualClock
 from reference.context import Ctx
 from reference.envelope import Empty, Model
 from reference.errors import InvalidField, InvalidState
+from reference.fields import BizDateTime, PsnNo, SenderId
+from reference.services import access_log as access_log_svc
+from reference.services import business_clock
 from reference.transactions import ANY_ROLE, transaction
 
 
@@ -26,8 +27,16 @@ def ping(ctx: Ctx, inp: Empty) -> PingOut:
 
 
 class ClockIn(Model):
-    set_to: datetime | None = Field(None, description="Move business time to this moment (CST if naive)")
-    advance_seconds: int | None = Field(None, ge=0, description="Or advance it by this many seconds")
+    set_to: BizDateTime | None = Field(
+        None,
+        description=("Move business time to this moment (CST if naive); not before the current business time, "
+                     f"within {EARLIEST:%Y-%m-%d} … {LATEST:%Y-%m-%d}"),
+    )
+    advance_seconds: int | None = Field(
+        None, ge=0, le=MAX_ADVANCE_SECONDS,
+        description=("Or advance it by this many seconds: at most 100 years (36,525 days); the result must not "
+                     f"pass {LATEST:%Y-%m-%d}"),
+    )
 
 
 class ClockOut(Model):
@@ -37,27 +46,22 @@ class ClockOut(Model):
 @transaction("9001", "admin-clock", en="Set business time", zh="设置业务时钟",
              roles={"city_bureau"}, tag="admin")
 def set_clock(ctx: Ctx, inp: ClockIn) -> ClockOut:
-    """Only on servers started with the manual clock (tests, simulator, conformance)."""
+    """Only on servers started with the manual clock (tests, simulator, conformance). The new time
+    is stored in this transaction and survives a restart; the running clock moves once it has
+    committed (reference.services.business_clock)."""
     clock = ctx.clock
     if not isinstance(clock, ManualClock):
         raise InvalidState("the server runs on real time; start it with clock=manual", field="input")
     if (inp.set_to is None) == (inp.advance_seconds is None):
         raise InvalidField("give exactly one of set_to and advance_seconds", field="input.set_to")
-    try:
-        if inp.set_to is not None:
-            clock.set(inp.set_to)
-        else:
-            from datetime import timedelta
-
-            clock.advance(timedelta(seconds=inp.advance_seconds or 0))
-    except ValueError as exc:
-        raise InvalidField(str(exc), field="input.set_to") from None
-    return ClockOut(business_time=ctx.now_iso())
+    new = business_clock.move(ctx.db, clock, set_to=inp.set_to, advance_seconds=inp.advance_seconds)
+    ctx.after_commit(lambda: clock.catch_up(new))
+    return ClockOut(business_time=new.isoformat(timespec="seconds"))
 
 
 class AccessLogIn(Model):
-    psn_no: str | None = Field(None, max_length=30)
-    principal_id: str | None = Field(None, max_length=64)
+    psn_no: PsnNo | None = None
+    principal_id: SenderId | None = None
     limit: int = Field(100, ge=1, le=1000)
 
 
@@ -77,18 +81,10 @@ class AccessLogOut(Model):
 
 @transaction("9002", "admin-access-log", en="Query the personal-data access log",
              zh="查询个人信息访问日志", roles={"city_bureau", "audit_centre"}, tag="admin",
-             reqs=("GEN-5",))
+             reqs=("GEN-5",), log_person_reads=False)
 def access_log(ctx: Ctx, inp: AccessLogIn) -> AccessLogOut:
-    """Who read or changed whose personal data (GEN-5). Reading the log is itself not logged
-    per person, but the request is kept with its msgid like every other."""
-    sql = "SELECT at, principal_id, role, infno, msgid, psn_no, action FROM access_log WHERE 1=1"
-    params: list = []
-    if inp.psn_no:
-        sql += " AND psn_no=?"
-        params.append(inp.psn_no)
-    if inp.principal_id:
-        sql += " AND principal_id=?"
-        params.append(inp.principal_id)
-    sql += " ORDER BY id DESC LIMIT ?"
-    params.append(inp.limit)
-    return AccessLogOut(entries=[AccessEntry(**r) for r in ctx.db.all(sql, params)])
+    """Who read or changed whose personal data (GEN-5). A district audit account sees the reads
+    and writes made by the senders of its district. Reading the log is itself not logged per
+    person, but the request is kept with its msgid like every other."""
+    return AccessLogOut(entries=[AccessEntry(**r) for r in access_log_svc.entries(
+        ctx.db, ctx.scope, psn_no=inp.psn_no, principal_id=inp.principal_id, limit=inp.limit)])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 from pydantic import Field
 
@@ -11,20 +10,32 @@ from reference.clock import to_cst
 from reference.codes import DeviceKind, TerminalStatus
 from reference.context import Ctx
 from reference.envelope import Model
-from reference.errors import InvalidField, OutOfScope
+from reference.errors import Forbidden, InvalidField
+from reference.fields import (
+    BizDateTime,
+    Coded,
+    Count,
+    InstitutionCode,
+    LongText,
+    RowId,
+    Scalar,
+    ScalarKey,
+    TerminalId,
+    Text,
+)
 from reference.services import terminals as svc
 from reference.transactions import BUREAU_ROLES, transaction
 
 
 class TerminalIn(Model):
-    terminal_id: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
-    model: str = Field(min_length=1, max_length=100, description="Manufacturer model (型号)")
-    serial_no: str = Field(min_length=1, max_length=100)
-    cert_class: str = Field(description="Terminal class (终端类别); only 'III' is accepted")
-    cert_spec: str = Field("NHSA-TERMINAL-V2.1", max_length=50,
-                           description="Specification certified against (终端规范版本)")
-    certification_id: str = Field(min_length=1, max_length=100, description="Certificate number")
-    location: str | None = Field(None, max_length=200, description="Ward, counter or room")
+    terminal_id: TerminalId
+    model: Text = Field(min_length=1, max_length=100, description="Manufacturer model (型号)")
+    serial_no: Text = Field(min_length=1, max_length=100)
+    cert_class: Text = Field(max_length=10, description="Terminal class (终端类别); only 'III' is accepted")
+    cert_spec: Text = Field("NHSA-TERMINAL-V2.1", max_length=50,
+                            description="Specification certified against (终端规范版本)")
+    certification_id: Text = Field(min_length=1, max_length=100, description="Certificate number")
+    location: Text | None = Field(None, max_length=200, description="Ward, counter or room")
 
 
 class TerminalOut(Model):
@@ -36,7 +47,7 @@ class TerminalOut(Model):
     cert_spec: str
     certification_id: str
     location: str | None
-    status: TerminalStatus  # type: ignore[valid-type]
+    status: Coded[TerminalStatus]  # type: ignore[valid-type]
     status_reason: str | None
     registered_at: str
     certified_at: str | None
@@ -65,15 +76,14 @@ def register_terminal(ctx: Ctx, inp: TerminalIn) -> TerminalOut:
 
 
 class CertifyIn(Model):
-    terminal_id: str = Field(min_length=1, max_length=64)
+    terminal_id: TerminalId
     approve: bool = Field(description="true: certified and active; false: refuse or disable")
-    reason: str | None = Field(None, max_length=500)
+    reason: LongText | None = Field(None, max_length=500)
 
 
 def _scoped_terminal(ctx: Ctx, terminal_id: str) -> dict:
-    term = svc.get(ctx.db, terminal_id)
-    ctx.require_institution(term["institution_code"], field="input.terminal_id")
-    return term
+    """The terminal if it belongs to an institution in scope; one elsewhere does not exist."""
+    return svc.get(ctx.db, terminal_id, scope=ctx.scope)
 
 
 @transaction("1302", "device-terminal-certify", en="Confirm, refuse or disable a terminal",
@@ -87,11 +97,12 @@ def certify_terminal(ctx: Ctx, inp: CertifyIn) -> TerminalOut:
 
 
 class HeartbeatIn(Model):
-    app_version: str = Field(max_length=50)
+    app_version: Text = Field(max_length=50)
     camera_ok: bool
     liveness_module_ok: bool
-    free_disk_mb: int | None = Field(None, ge=0)
-    detail: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    free_disk_mb: Count | None = None
+    detail: dict[ScalarKey, Scalar] = Field(default_factory=dict, max_length=50,
+                                            description="Further status values by name (at most 50)")
 
 
 class HeartbeatOut(Model):
@@ -109,10 +120,10 @@ def heartbeat(ctx: Ctx, inp: HeartbeatIn) -> HeartbeatOut:
 
 
 class FaultIn(Model):
-    terminal_id: str = Field(min_length=1, max_length=64)
-    device_kind: DeviceKind  # type: ignore[valid-type]
-    description: str = Field(min_length=1, max_length=1000)
-    occurred_at: datetime = Field(description="When the fault began (CST if no zone given)")
+    terminal_id: TerminalId
+    device_kind: Coded[DeviceKind]  # type: ignore[valid-type]
+    description: LongText = Field(min_length=1, max_length=1000)
+    occurred_at: BizDateTime = Field(description="When the fault began (CST if no zone given)")
 
 
 class FaultOut(Model):
@@ -141,9 +152,10 @@ def _fault_out(row: dict) -> FaultOut:
              reqs=("GEN-3",))
 def report_fault(ctx: Ctx, inp: FaultIn) -> FaultOut:
     """Faults are due within 24 h of occurring; a later report is accepted but flagged late."""
-    if ctx.principal.kind == "terminal" and inp.terminal_id != ctx.principal.id:
-        raise OutOfScope("a terminal reports its own faults", field="input.terminal_id")
     _scoped_terminal(ctx, inp.terminal_id)
+    if ctx.principal.kind == "terminal" and inp.terminal_id != ctx.principal.id:
+        raise Forbidden("a terminal reports its own faults; the institution reports for its other terminals",
+                        field="input.terminal_id")
     row = svc.report_fault(ctx.db, terminal_id=inp.terminal_id, device_kind=inp.device_kind.value,
                            description=inp.description, occurred_at=to_cst(inp.occurred_at),
                            now=ctx.now(), by=ctx.principal.id)
@@ -151,22 +163,20 @@ def report_fault(ctx: Ctx, inp: FaultIn) -> FaultOut:
 
 
 class ResolveIn(Model):
-    ticket_id: int = Field(ge=1)
-    resolution: str = Field(min_length=1, max_length=1000)
+    ticket_id: RowId
+    resolution: LongText = Field(min_length=1, max_length=1000)
 
 
 @transaction("1305", "device-fault-resolve", en="Resolve a fault ticket", zh="故障处理完成",
              roles={"institution", "ops_vendor"}, tag="devices", reqs=("GEN-3",))
 def resolve_fault(ctx: Ctx, inp: ResolveIn) -> FaultOut:
-    t = svc.ticket(ctx.db, inp.ticket_id)
-    ctx.require_institution(t["institution_code"], field="input.ticket_id")
+    svc.ticket(ctx.db, inp.ticket_id, scope=ctx.scope)
     return _fault_out(svc.resolve_fault(ctx.db, ticket_id=inp.ticket_id, resolution=inp.resolution,
                                         now=ctx.now(), by=ctx.principal.id))
 
 
 class DeviceListIn(Model):
-    fixmedins_code: str | None = Field(None, max_length=30,
-                                       description="Institution to list; institutions list their own")
+    fixmedins_code: InstitutionCode | None = Field(None, description="Institution to list; institutions list their own")
     open_only: bool = Field(False, description="Fault list only: open tickets only")
 
 
@@ -174,24 +184,11 @@ class TerminalListOut(Model):
     terminals: list[TerminalOut]
 
 
-def _institution_filter(ctx: Ctx, code: str | None) -> tuple[str, list]:
-    if ctx.principal.kind in {"institution", "terminal"}:
-        code = code or ctx.own_institution()
-    if code is not None:
-        ctx.require_institution(code, field="input.fixmedins_code")
-        return " AND t.institution_code=?", [code]
-    if ctx.principal.is_city_wide:
-        return "", []
-    return (" AND t.institution_code IN (SELECT code FROM institutions WHERE district_code=?)",
-            [ctx.principal.district_code])
-
-
 @transaction("1306", "device-terminal-list", en="List terminals", zh="查询终端",
              roles=BUREAU_ROLES | {"institution", "ops_vendor"}, tag="devices",
              reqs=("GEN-6", "DEV-3"))
 def list_terminals(ctx: Ctx, inp: DeviceListIn) -> TerminalListOut:
-    where, params = _institution_filter(ctx, inp.fixmedins_code)
-    rows = ctx.db.all(f"SELECT * FROM terminals t WHERE 1=1{where} ORDER BY terminal_id", params)
+    rows = svc.list_terminals(ctx.db, ctx.scope, inp.fixmedins_code)
     return TerminalListOut(terminals=[_term_out(r) for r in rows])
 
 
@@ -206,10 +203,7 @@ class FaultListOut(Model):
              roles=BUREAU_ROLES | {"institution", "ops_vendor"}, tag="devices", reqs=("GEN-3",))
 def list_faults(ctx: Ctx, inp: DeviceListIn) -> FaultListOut:
     """Tickets with the figures GEN-3 tracks: open tickets, late reports, resolution time."""
-    where, params = _institution_filter(ctx, inp.fixmedins_code)
-    if inp.open_only:
-        where += " AND t.status='open'"
-    rows = ctx.db.all(f"SELECT * FROM fault_tickets t WHERE 1=1{where} ORDER BY ticket_id", params)
+    rows = svc.list_faults(ctx.db, ctx.scope, inp.fixmedins_code, open_only=inp.open_only)
     resolved = [r["resolution_hours"] for r in rows if r["resolution_hours"] is not None]
     return FaultListOut(
         tickets=[_fault_out(r) for r in rows],

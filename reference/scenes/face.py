@@ -12,12 +12,14 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 from reference.codes import Scene
 from reference.context import Ctx
 from reference.envelope import Model
-from reference.errors import InvalidField, ModelUnavailable
-from reference.face import search, templates
+from reference.face import templates
+from reference.fields import Coded, DistrictCode, InstitutionCode, ModelId, PsnNo, Text, VisitId
+from reference.services import face as face_svc
 from reference.services.registry import person_view
 from reference.transactions import BUREAU_ROLES, transaction
 
 MAX_DIM = 4096
+MAX_IMAGE_B64 = 16 * 1024 * 1024  # characters; the body limit (8 MiB by default) applies first
 
 
 class Liveness(Model):
@@ -25,7 +27,7 @@ class Liveness(Model):
 
     passed: bool
     score: float | None = Field(None, ge=0, le=1)
-    method: str | None = Field(None, max_length=50, description="e.g. rgb, ir, 3d, action")
+    method: Text | None = Field(None, max_length=50, description="e.g. rgb, ir, 3d, action")
 
 
 class FaceCapture(Model):
@@ -36,15 +38,20 @@ class FaceCapture(Model):
     what face SDKs hand out as a feature blob: 2.7 KB for 512 dimensions against ~5.7 KB of
     JSON text). The server treats both the same."""
 
-    image_b64: str | None = Field(None, description="Base64 JPEG/PNG")
+    image_b64: str | None = Field(
+        None, max_length=MAX_IMAGE_B64,
+        description="Base64 JPEG or PNG, at most face_max_image_pixels pixels (a server setting; 4,194,304 by "
+                    "default) and within the body limit (max_body_bytes, 8 MiB by default)",
+    )
     aligned: bool = Field(False, description="The image is already an aligned face crop")
     embedding: list[float] | None = Field(None, min_length=64, max_length=MAX_DIM)
     embedding_b64: str | None = Field(
         None, max_length=4 * MAX_DIM * 4 // 3 + 4,
         description="Base64 of the embedding as little-endian float32 (4 bytes per dimension, 64-4096 dimensions)",
     )
-    embedding_model: str | None = Field(
-        None, max_length=100, description="Model id of a terminal-computed embedding (required with it)"
+    embedding_model: ModelId | None = Field(
+        None, description="Model id of a terminal-computed embedding (required with it): a model with a calibrated "
+                          "operating point (see the face models page) or the server engine's own model"
     )
     quality: float | None = Field(None, ge=0, le=1, description="Capture quality reported by the terminal")
     liveness: Liveness | None = None
@@ -123,7 +130,7 @@ def _prepare(state, inp):
 
 
 class EnrolIn(Model):
-    psn_no: str = Field(min_length=1, max_length=30)
+    psn_no: PsnNo
     capture: FaceCapture
 
 
@@ -154,13 +161,13 @@ class EnrolOut(Model):
     )
 
 
-DEDUP_K = 5  # at most this many other persons are reported for one enrolment
-
-
 @transaction("2001", "face-enrol", en="Enrol a face template", zh="人脸采集建档",
              roles={"terminal", "institution"}, tag="face", reqs=("INP-1", "HD-1"), prepare=_prepare)
 def enrol(ctx: Ctx, inp: EnrolIn) -> EnrolOut:
-    """Stores the person's template for the capture's model (replacing an older one).
+    """Stores the person's template for the capture's model. An earlier template of the model is
+    replaced only when the same institution enrolled it; one enrolled by another institution is
+    refused (3002 conflict naming input.psn_no): verify against it instead (2002), or a bureau
+    erases it first (2003). Enrolment links the person to the institution (see the scope page).
 
     De-duplication: before storing, the model's whole gallery is searched (1:N, as in 2004) for
     OTHER persons' templates at or above the model's verification threshold. Matches do not stop
@@ -169,60 +176,17 @@ def enrol(ctx: Ctx, inp: EnrolIn) -> EnrolOut:
     other person's psn_no is returned only when the enrolling institution enrolled that template
     itself, so that enrolment cannot be used as a city-wide face search (GEN-1)."""
     person_view(ctx.db, inp.psn_no)
-    emb = ctx.prepared
-    if inp.capture.liveness is not None and not inp.capture.liveness.passed:
-        raise InvalidField("liveness check failed; a template needs a live capture",
-                           field="input.capture.liveness.passed")
-    terminal = ctx.principal.id if ctx.principal.kind == "terminal" else None
-    matches, threshold = _duplicates(ctx, inp.psn_no, emb)
-    tid, replaced = templates.enrol(
-        ctx.db, psn_no=inp.psn_no, model_id=emb.model_id, vector=emb.vector, source=emb.source,
-        now=ctx.now_iso(), institution_code=ctx.principal.institution_code, terminal_id=terminal,
-        quality=inp.capture.quality,
-        liveness_passed=inp.capture.liveness.passed if inp.capture.liveness else None,
-    )
-    ctx.log_access(inp.psn_no, "write")
-    own = ctx.principal.institution_code
-    district = ctx.db.scalar("SELECT district_code FROM institutions WHERE code=?", (own,)) if own else None
-    found = []
-    for c in matches:
-        did = ctx.db.insert(
-            "INSERT INTO face_duplicates(model_id, template_id, psn_no, other_template_id, other_psn_no,"
-            " other_institution_code, score, threshold, institution_code, district_code, terminal_id, msgid, at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (emb.model_id, tid, inp.psn_no, c.template_id, c.psn_no, c.institution_code or None,
-             round(c.score, 6), threshold, own, district, terminal, ctx.msgid, ctx.now_iso()),
-        )
-        disclosed = own is not None and c.institution_code == own
-        if disclosed:
-            ctx.log_access(c.psn_no, "read")
-        found.append(DuplicateMatch(duplicate_id=did, psn_no=c.psn_no if disclosed else None,
-                                    score=round(c.score, 6)))
-    return EnrolOut(template_id=tid, model_id=emb.model_id, replaced=replaced,
-                    duplicate_checked=threshold is not None, duplicate_of=found)
-
-
-def _duplicates(ctx: Ctx, psn_no: str, emb) -> tuple[list[search.Candidate], float | None]:
-    """Other persons' templates matching this embedding city-wide, and the threshold used."""
-    try:
-        threshold = ctx.state.face_core().threshold(emb.model_id)
-    except ModelUnavailable:  # an uncalibrated model can enrol, but cannot say what "matches"
-        return [], None
-    own = ctx.db.all("SELECT template_id FROM face_templates WHERE psn_no=? AND model_id=?",
-                     (psn_no, emb.model_id))
-    try:
-        res = search.identify(ctx.state.store, emb.model_id, emb.vector, k=DEDUP_K, threshold=threshold,
-                              oversample=ctx.settings.face_search_oversample,
-                              exclude_template_ids=[r["template_id"] for r in own])
-    except ValueError as exc:  # the probe's dimension differs from the model's
-        raise InvalidField(str(exc), field="input.capture") from None
-    return [c for c in res.candidates if c.psn_no != psn_no], threshold
+    e = face_svc.enrol(ctx, inp.psn_no, inp.capture, ctx.prepared)
+    return EnrolOut(template_id=e.template_id, model_id=e.model_id, replaced=e.replaced,
+                    duplicate_checked=e.duplicate_checked,
+                    duplicate_of=[DuplicateMatch(duplicate_id=d.duplicate_id, psn_no=d.psn_no, score=d.score)
+                                  for d in e.duplicates])
 
 
 class VerifyIn(Model):
-    psn_no: str = Field(min_length=1, max_length=30)
-    scene: Scene  # type: ignore[valid-type]
-    mdtrt_id: str | None = Field(None, max_length=30, description="Visit id (就诊ID), if any")
+    psn_no: PsnNo
+    scene: Coded[Scene]  # type: ignore[valid-type]
+    mdtrt_id: VisitId | None = Field(None, description="Visit id (就诊ID), if any")
     capture: FaceCapture
 
 
@@ -241,33 +205,22 @@ class VerifyOut(Model):
              prepare=_prepare)
 def verify(ctx: Ctx, inp: VerifyIn) -> VerifyOut:
     """Compares the capture with the person's template of the same model. Every attempt, passed
-    or not, is stored with the terminal's liveness result and capture quality."""
-    emb = ctx.prepared
-    tid, tmpl = templates.template(ctx.db, inp.psn_no, emb.model_id, int(emb.vector.shape[0]),
-                                   person_field="input.psn_no")
-    threshold = ctx.state.face_core().threshold(emb.model_id)
-    score = float(round(float(tmpl @ emb.vector), 6))
-    matched = score >= threshold
-    live = inp.capture.liveness
-    passed = matched and (live is None or live.passed)
-    vid = ctx.db.insert(
-        "INSERT INTO face_verifications(psn_no, model_id, template_id, score, threshold, matched,"
-        " liveness_passed, liveness_score, quality, passed, scene, mdtrt_id, institution_code,"
-        " terminal_id, msgid, at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (inp.psn_no, emb.model_id, tid, score, threshold, int(matched),
-         None if live is None else int(live.passed), live.score if live else None,
-         inp.capture.quality, int(passed), inp.scene.value, inp.mdtrt_id,
-         ctx.principal.institution_code, ctx.principal.id, ctx.msgid, ctx.now_iso()),
-    )
-    ctx.log_access(inp.psn_no, "read")
-    return VerifyOut(verification_id=vid, passed=passed, matched=matched, score=score,
-                     threshold=threshold, model_id=emb.model_id,
-                     liveness_passed=None if live is None else live.passed)
+    or not, is stored with the terminal's liveness result and capture quality. Only persons linked
+    to the terminal's institution can be verified; any other person does not exist for it."""
+    ctx.scope.require_person(ctx.db, inp.psn_no)
+    return verify_out(face_svc.verify(ctx, inp.psn_no, inp.capture, ctx.prepared, scene=inp.scene.value,
+                                      subject_type="inpatient_visit" if inp.mdtrt_id else None,
+                                      subject_id=inp.mdtrt_id, mdtrt_id=inp.mdtrt_id))
+
+
+def verify_out(v: face_svc.Verification) -> VerifyOut:
+    return VerifyOut(verification_id=v.verification_id, passed=v.passed, matched=v.matched, score=v.score,
+                     threshold=v.threshold, model_id=v.model_id, liveness_passed=v.liveness_passed)
 
 
 class EraseIn(Model):
-    psn_no: str = Field(min_length=1, max_length=30)
-    model_id: str | None = Field(None, description="Only this model's template; all when omitted")
+    psn_no: PsnNo
+    model_id: ModelId | None = Field(None, description="Only this model's template; all when omitted")
 
 
 class EraseOut(Model):
@@ -277,10 +230,14 @@ class EraseOut(Model):
 @transaction("2003", "face-template-erase", en="Erase a person's face templates", zh="删除人脸模板",
              roles={"city_bureau", "district_bureau"}, tag="face", reqs=("GEN-5",))
 def erase(ctx: Ctx, inp: EraseIn) -> EraseOut:
-    """A person's right to erasure: removes the templates and their vectors."""
-    person_view(ctx.db, inp.psn_no)
-    n = templates.delete(ctx.db, inp.psn_no, inp.model_id)
-    ctx.log_access(inp.psn_no, "write")
+    """A person's right to erasure: removes the templates and their vectors. A district bureau
+    erases the templates enrolled in its district (others are not found for it: `deleted` 0).
+    When it answers, no byte of the erased templates (nor of earlier ones they replaced) is left
+    in the database files: the write-ahead log has been checkpointed and truncated."""
+    n = face_svc.erase(ctx, inp.psn_no, inp.model_id)
+    if n:  # GEN-5: the log's old page images of the templates go before this answers
+        store, wait = ctx.state.store, ctx.settings.face_erase_purge_timeout_s
+        ctx.after_commit(lambda: templates.purge_log(store, wait))
     return EraseOut(deleted=n)
 
 
@@ -292,9 +249,9 @@ class IdentifyIn(Model):
         description="Report candidates at or above this cosine; default and minimum: the model's "
                     "verification operating point (a lower one would disclose non-matching persons)",
     )
-    district_code: str | None = Field(None, max_length=6, description="Search this district's enrolments only")
-    fixmedins_code: str | None = Field(
-        None, max_length=30, description="Search the templates this institution enrolled only"
+    district_code: DistrictCode | None = Field(None, description="Search this district's enrolments only")
+    fixmedins_code: InstitutionCode | None = Field(
+        None, description="Search the templates this institution enrolled only"
     )
 
 
@@ -326,31 +283,8 @@ def identify(ctx: Ctx, inp: IdentifyIn) -> IdentifyOut:
     a district bureau, agency or audit centre its district (or one institution in it); city-wide
     users the whole city unless they narrow it. Every person returned is logged as read (GEN-5)."""
     emb = ctx.prepared
-    p = ctx.principal
-    inst, district = inp.fixmedins_code, inp.district_code
-    if district is not None:
-        ctx.require_district(district, field="input.district_code")
-    if inst is not None:
-        row = ctx.require_institution(inst, field="input.fixmedins_code")
-        if district is not None and row["district_code"] != district:
-            raise InvalidField(f"institution {inst} is not in district {district}", field="input.fixmedins_code")
-    elif p.role in {"institution", "terminal"}:
-        inst = ctx.own_institution()
-    elif district is None and not p.is_city_wide:
-        district = p.district_code
-    floor = ctx.state.face_core().threshold(emb.model_id)
-    threshold = floor if inp.threshold is None else inp.threshold
-    if threshold < floor:
-        raise InvalidField(f"may not be below the operating point {floor} of model {emb.model_id}",
-                           field="input.threshold")
-    try:
-        res = search.identify(ctx.state.store, emb.model_id, emb.vector, k=inp.k, threshold=threshold,
-                              scope=search.Scope(institution_code=inst, district_code=district),
-                              oversample=ctx.settings.face_search_oversample)
-    except ValueError as exc:
-        raise InvalidField(str(exc), field="input.capture") from None
-    for c in res.candidates:
-        ctx.log_access(c.psn_no, "read")
+    res, threshold, district, inst = face_svc.identify(ctx, emb, k=inp.k, threshold=inp.threshold,
+                                                       district=inp.district_code, institution=inp.fixmedins_code)
     return IdentifyOut(
         candidates=[IdentifyCandidate(psn_no=c.psn_no, score=round(c.score, 6), template_id=c.template_id,
                                       fixmedins_code=c.institution_code or None) for c in res.candidates],
@@ -360,9 +294,9 @@ def identify(ctx: Ctx, inp: IdentifyIn) -> IdentifyOut:
 
 
 class DuplicateListIn(Model):
-    district_code: str | None = Field(None, max_length=6, description="Enrolled in this district")
-    fixmedins_code: str | None = Field(None, max_length=30, description="Enrolled by this institution")
-    psn_no: str | None = Field(None, max_length=30, description="Either side of the match is this person")
+    district_code: DistrictCode | None = Field(None, description="Enrolled in this district")
+    fixmedins_code: InstitutionCode | None = Field(None, description="Enrolled by this institution")
+    psn_no: PsnNo | None = Field(None, description="Either side of the match is this person")
     limit: int = Field(100, ge=1, le=1000)
 
 
@@ -389,29 +323,6 @@ def duplicate_list(ctx: Ctx, inp: DuplicateListIn) -> DuplicateListOut:
     """Enrolments whose face matched another person's template (found by 2001's de-duplication):
     possible impersonation (冒名) or one face behind several insurance cards (多卡). District users
     see the enrolments made in their district."""
-    sql = ("SELECT duplicate_id, at, model_id, psn_no, institution_code AS fixmedins_code, terminal_id,"
-           " other_psn_no, other_institution_code AS other_fixmedins_code, score, threshold"
-           " FROM face_duplicates WHERE 1=1")
-    params: list = []
-    district = inp.district_code
-    if district is not None:
-        ctx.require_district(district, field="input.district_code")
-    elif not ctx.principal.is_city_wide:
-        district = ctx.principal.district_code
-    if district is not None:
-        sql += " AND district_code=?"
-        params.append(district)
-    if inp.fixmedins_code is not None:
-        ctx.require_institution(inp.fixmedins_code, field="input.fixmedins_code")
-        sql += " AND institution_code=?"
-        params.append(inp.fixmedins_code)
-    if inp.psn_no is not None:
-        sql += " AND (psn_no=? OR other_psn_no=?)"
-        params += [inp.psn_no, inp.psn_no]
-    sql += " ORDER BY duplicate_id DESC LIMIT ?"
-    params.append(inp.limit)
-    entries = [DuplicateEntry(**r) for r in ctx.db.all(sql, params)]
-    for e in entries:
-        ctx.log_access(e.psn_no, "read")
-        ctx.log_access(e.other_psn_no, "read")
-    return DuplicateListOut(entries=entries)
+    rows = face_svc.duplicates(ctx, district=inp.district_code, institution=inp.fixmedins_code,
+                               psn_no=inp.psn_no, limit=inp.limit)
+    return DuplicateListOut(entries=[DuplicateEntry(**r) for r in rows])

@@ -5,7 +5,6 @@ institution indicators with the remote-check ranking. Special registration (3021
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Literal
 
 from pydantic import Field
@@ -14,14 +13,29 @@ from reference.clock import to_cst
 from reference.context import Ctx
 from reference.envelope import Model
 from reference.errors import InvalidField
+from reference.fields import (
+    BizDate,
+    BizDateTime,
+    CertNo,
+    Cursor,
+    InstitutionCode,
+    LongText,
+    PsnNo,
+    RowId,
+    Text,
+    VisitId,
+)
+from reference.rules.params import rule_params
 from reference.scenes import face
 from reference.scenes.periods import PeriodIn
+from reference.services import day_end as day_end_svc
+from reference.services import face as face_svc
 from reference.services import inpatient as svc
 from reference.services import inpatient_indicators as indicators
 from reference.services.registry import check_certno, person_view
 from reference.transactions import BUREAU_ROLES, transaction
 
-MDTRT = Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9_\-]+$", description="Visit id (就诊ID)")
+MDTRT = Field(description="Visit id (就诊ID)")
 VisitStatus = Literal["in_hospital", "discharged"]
 
 
@@ -34,18 +48,18 @@ class Consent(Model):
 
     face_recognition: bool = Field(description="Consent to face recognition (人脸识别)")
     video_monitoring: bool = Field(description="Consent to video monitoring of the ward (视频监控)")
-    signed_at: datetime = Field(description="When the patient or guardian signed (CST if naive)")
-    document_no: str | None = Field(None, max_length=50, description="Number of the signed admission notice")
+    signed_at: BizDateTime = Field(description="When the patient or guardian signed (CST if naive)")
+    document_no: Text | None = Field(None, max_length=50, description="Number of the signed admission notice")
 
 
 class AdmitIn(Model):
-    mdtrt_id: str = MDTRT
-    psn_no: str = Field(min_length=1, max_length=30)
-    adm_time: datetime = Field(description="Admission time (入院时间), CST if naive")
-    dept_code: str = Field(min_length=1, max_length=30, description="Department code (科室编码)")
-    dept_name: str = Field(min_length=1, max_length=100)
-    ward: str | None = Field(None, max_length=50, description="Ward (病区)")
-    bed_no: str = Field(min_length=1, max_length=20, description="Bed number (床位号)")
+    mdtrt_id: VisitId = MDTRT
+    psn_no: PsnNo
+    adm_time: BizDateTime = Field(description="Admission time (入院时间), CST if naive")
+    dept_code: Text = Field(min_length=1, max_length=30, description="Department code (科室编码)")
+    dept_name: Text = Field(min_length=1, max_length=100)
+    ward: Text | None = Field(None, max_length=50, description="Ward (病区)")
+    bed_no: Text = Field(min_length=1, max_length=20, description="Bed number (床位号)")
     dept_equipped: bool = Field(description="The department has monitoring equipment (daily checks apply, INP-3)")
     consent: Consent
 
@@ -80,12 +94,12 @@ def _visit_out(v: dict) -> VisitOut:
 
 
 @transaction("3001", "inpatient-admit", en="Upload an admission", zh="入院信息上传", roles={"institution"},
-             tag="inpatient", reqs=("INP-1", "INP-3", "GEN-4"))
+             tag="inpatient", scene="inpatient", reqs=("INP-1", "INP-3", "GEN-4"))
 def admit(ctx: Ctx, inp: AdmitIn) -> VisitOut:
     """The HIS uploads the admission with department, bed, equipment and the patient's consent to
     face recognition and video monitoring. Both consents are required: the scene cannot monitor a
     patient who refused (the institution then handles the stay outside the scene)."""
-    person_view(ctx.db, inp.psn_no)
+    person_view(ctx.db, inp.psn_no)  # admission names the person by number and links them (see scope)
     if not inp.consent.face_recognition:
         raise InvalidField("the patient's consent to face recognition is required (GEN-4)",
                            field="input.consent.face_recognition")
@@ -97,46 +111,60 @@ def admit(ctx: Ctx, inp: AdmitIn) -> VisitOut:
                   dept_equipped=inp.dept_equipped, adm_time=to_cst(inp.adm_time),
                   consent={**inp.consent.model_dump(), "signed_at": to_cst(inp.consent.signed_at)},
                   by=ctx.principal.id, now=ctx.now())
+    ctx.link_person(inp.psn_no, "admission")
     ctx.log_access(inp.psn_no, "write")
     return _visit_out(v)
 
 
 class EnrolVisitIn(Model):
-    mdtrt_id: str = MDTRT
-    certno: str = Field(description="ID number read from the patient's ID card on the terminal (身份采集)")
+    mdtrt_id: VisitId = MDTRT
+    certno: CertNo = Field(description="ID number read from the patient's ID card on the terminal (身份采集)")
     capture: face.FaceCapture
 
 
 class EnrolVisitOut(Model):
     visit: VisitOut
+    captured: bool = Field(description="The capture is recorded for the visit (INP-1); false: retry")
+    mode: Literal["enrolled", "verified"] = Field(
+        description="enrolled: the person's first template of this model; verified: the person already had one "
+                    "(enrolled here or elsewhere) and the capture was verified against it, never replacing it")
     template_id: int
     model_id: str
+    verification: face.VerifyOut | None = Field(None, description="The 1:1 verification, in mode verified")
 
 
 @transaction("3002", "inpatient-enrol", en="Capture identity and face after admission", zh="入院身份及人脸采集",
-             roles={"terminal"}, tag="inpatient", reqs=("INP-1",), prepare=_prepare)
+             roles={"terminal"}, tag="inpatient", scene="inpatient", reqs=("INP-1",), prepare=_prepare)
 def enrol(ctx: Ctx, inp: EnrolVisitIn) -> EnrolVisitOut:
     """Within the deadline of rule INP-ENROL-24H (24 h by default) the terminal reads the ID card
-    and captures the face; the template is stored (as 2001). A later capture is accepted and
-    flagged `enrolled_late`; the day end turns late or missing captures into findings."""
+    and captures the face. A person without a template of the capture's model is enrolled; a
+    person who has one (from an earlier stay, here or at another institution) is verified against
+    it instead — a capture never replaces a known patient's template, so no other face can be
+    swapped in (冒名就医). A failed verification records nothing for the visit (retry, or register
+    the case specially). A later capture is accepted and flagged `enrolled_late`; the day end turns
+    late or missing captures into findings."""
     v = svc.visit(ctx.db, ctx.own_institution(), inp.mdtrt_id)
     svc.require_in_hospital(v, "identity and face capture")
     person = person_view(ctx.db, v["psn_no"])
     if check_certno(inp.certno) != person["certno"]:
         raise InvalidField(f"the ID card read does not belong to the visit's patient {v['psn_no']}",
                            field="input.certno")
-    out = face.enrol(ctx, face.EnrolIn(psn_no=v["psn_no"], capture=inp.capture))
-    v = svc.record_enrolment(ctx.db, v, terminal_id=ctx.principal.id, template_id=out.template_id, now=ctx.now())
-    return EnrolVisitOut(visit=_visit_out(v), template_id=out.template_id, model_id=out.model_id)
+    c = face_svc.capture_for_subject(ctx, v["psn_no"], inp.capture, ctx.prepared, scene="inpatient",
+                                     subject_type="inpatient_visit", subject_id=v["mdtrt_id"], mdtrt_id=v["mdtrt_id"])
+    if c.accepted:
+        v = svc.record_enrolment(ctx.db, v, terminal_id=ctx.principal.id, template_id=c.template_id, now=ctx.now())
+    return EnrolVisitOut(visit=_visit_out(v), captured=c.accepted, mode=c.mode, template_id=c.template_id,
+                         model_id=c.model_id,
+                         verification=face.verify_out(c.verification) if c.verification else None)
 
 
 class DischargeIn(Model):
-    mdtrt_id: str = MDTRT
-    dscg_time: datetime = Field(description="Discharge time (出院时间), CST if naive")
+    mdtrt_id: VisitId = MDTRT
+    dscg_time: BizDateTime = Field(description="Discharge time (出院时间), CST if naive")
 
 
 @transaction("3003", "inpatient-discharge", en="Upload a discharge", zh="出院信息上传", roles={"institution"},
-             tag="inpatient", reqs=("INP-2",))
+             tag="inpatient", scene="inpatient", reqs=("INP-2",))
 def discharge(ctx: Ctx, inp: DischargeIn) -> VisitOut:
     """From now on the visit is over: face checks of the patient are refused (3004 is the only
     terminal step left: the discharge registration)."""
@@ -147,8 +175,8 @@ def discharge(ctx: Ctx, inp: DischargeIn) -> VisitOut:
 
 
 class FaceStepIn(Model):
-    mdtrt_id: str = MDTRT
-    psn_no: str = Field(min_length=1, max_length=30, description="The patient in front of the terminal")
+    mdtrt_id: VisitId = MDTRT
+    psn_no: PsnNo = Field(description="The patient in front of the terminal")
     capture: face.FaceCapture
 
 
@@ -161,12 +189,14 @@ class DischargeRegisterOut(Model):
 def _verify_visit_patient(ctx: Ctx, v: dict, inp: FaceStepIn) -> face.VerifyOut:
     if inp.psn_no != v["psn_no"]:
         raise InvalidField(f"visit {v['mdtrt_id']} is not {inp.psn_no}'s", field="input.psn_no")
-    return face.verify(ctx, face.VerifyIn(psn_no=inp.psn_no, scene="inpatient", mdtrt_id=v["mdtrt_id"],
-                                          capture=inp.capture))
+    return face.verify_out(face_svc.verify(ctx, inp.psn_no, inp.capture, ctx.prepared, scene="inpatient",
+                                           subject_type="inpatient_visit", subject_id=v["mdtrt_id"],
+                                           mdtrt_id=v["mdtrt_id"]))
 
 
 @transaction("3004", "inpatient-discharge-register", en="Discharge registration on a terminal",
-             zh="出院登记（人脸核验）", roles={"terminal"}, tag="inpatient", reqs=("INP-2",), prepare=_prepare)
+             zh="出院登记（人脸核验）", roles={"terminal"}, tag="inpatient", scene="inpatient", reqs=("INP-2",),
+             prepare=_prepare)
 def discharge_register(ctx: Ctx, inp: FaceStepIn) -> DischargeRegisterOut:
     """A 1:1 face verification on the discharge day; when it passes, the registration is recorded
     (rule INP-DISCHARGE-SAME-DAY judges its date at the day end). A failed one may be retried."""
@@ -179,7 +209,7 @@ def discharge_register(ctx: Ctx, inp: FaceStepIn) -> DischargeRegisterOut:
 
 
 class FaceCheckIn(FaceStepIn):
-    task_id: int | None = Field(None, ge=1, description="A remote bed-check task (3011) this check answers")
+    task_id: RowId | None = Field(None, description="A remote bed-check task (3011) this check answers")
 
 
 class FaceCheckOut(Model):
@@ -189,7 +219,7 @@ class FaceCheckOut(Model):
 
 
 @transaction("3005", "inpatient-face-check", en="Daily or remote-check face verification", zh="住院人脸核验",
-             roles={"terminal"}, tag="inpatient", reqs=("INP-3", "INP-4"), prepare=_prepare)
+             roles={"terminal"}, tag="inpatient", scene="inpatient", reqs=("INP-3", "INP-4"), prepare=_prepare)
 def face_check(ctx: Ctx, inp: FaceCheckIn) -> FaceCheckOut:
     """A 1:1 verification tied to the visit (stored like 2002, with `mdtrt_id`). Every passed
     check counts for the day's check (INP-3); with `task_id` it also answers a remote bed check
@@ -203,16 +233,16 @@ def face_check(ctx: Ctx, inp: FaceCheckIn) -> FaceCheckOut:
     if inp.task_id is not None:
         svc.record_task_attempt(ctx.db, inp.task_id, v["mdtrt_id"], passed=ver.passed,
                                 verification_id=ver.verification_id, now=ctx.now())
-        item_status = ctx.db.scalar("SELECT status FROM bed_check_items WHERE task_id=? AND mdtrt_id=?",
-                                    (inp.task_id, v["mdtrt_id"]))
+        item_status = svc.task_item_status(ctx.db, inp.task_id, v["mdtrt_id"])
     return FaceCheckOut(verification=ver, passed_today=svc.checks_today(ctx.db, v, ctx.now()),
                         task_item_status=item_status)
 
 
 class VisitQueryIn(Model):
-    fixmedins_code: str | None = Field(None, description="Bureaus: the institution (institutions: their own)")
+    fixmedins_code: InstitutionCode | None = Field(
+        None, description="Bureaus: the institution (institutions: their own)")
     status: VisitStatus | None = None
-    mdtrt_id: str | None = Field(None, max_length=30)
+    mdtrt_id: VisitId | None = None
     limit: int = Field(200, ge=1, le=2000)
 
 
@@ -238,8 +268,9 @@ def visit_query(ctx: Ctx, inp: VisitQueryIn) -> VisitListOut:
 
 
 class DayEndIn(Model):
-    day: date = Field(description="The business day to close; it must have ended")
-    fixmedins_code: str | None = Field(None, description="Close one institution only; all in scope when omitted")
+    day: BizDate = Field(description="The business day to close; it must have ended")
+    fixmedins_code: InstitutionCode | None = Field(
+        None, description="Close one institution only; all in scope when omitted")
 
 
 class PatientDayOut(Model):
@@ -267,42 +298,46 @@ class DayEndOut(Model):
     release_version: str
     closed: list[str] = Field(description="Institutions closed by this call")
     already_closed: list[str] = Field(description="Institutions whose day was closed before (nothing redone)")
+    not_monitored: list[str] = Field(
+        default_factory=list, description="Institutions not closed because the inpatient scene was not monitored "
+                                          "there that day (1204)")
     patient_days: list[PatientDayOut] = Field(description="Each due patient-day's status (INP-3)")
     findings: list[FindingOut] = Field(description="Every finding of the day-end rules; each is a lead (INP-8)")
 
 
+def _day_end_scan(ctx: Ctx, inp: DayEndIn) -> day_end_svc.DayEndScan:
+    """3009's read phase: the whole day end decided on a read snapshot (reference.api.gateway)."""
+    return day_end_svc.scan(ctx.db, scene="inpatient", day=inp.day, scope=ctx.scope,
+                            institution=inp.fixmedins_code, now=ctx.now())
+
+
 @transaction("3009", "inpatient-day-end", en="Close a business day (day end)", zh="住院日终",
              roles={"city_bureau", "district_bureau", "agency"}, tag="inpatient",
-             reqs=("INP-1", "INP-2", "INP-3", "INP-4", "INP-5", "INP-8"))
+             reqs=("INP-1", "INP-2", "INP-3", "INP-4", "INP-5", "INP-8"), read=_day_end_scan)
 def day_end(ctx: Ctx, inp: DayEndIn) -> DayEndOut:
-    """Closes an ended business day for the institutions in scope that have inpatient visits:
-    the day-end rules judge it (daily checks, admission capture and discharge deadlines, expired
-    remote-check items, review deadlines, violations) and every finding becomes a lead. A closed
-    day is final: special registrations for it are refused. Running it again changes nothing."""
-    if inp.fixmedins_code:
-        ctx.require_institution(inp.fixmedins_code, field="input.fixmedins_code")
-        codes = [inp.fixmedins_code]
-    else:
-        sql = ("SELECT DISTINCT v.institution_code AS code FROM inpatient_visits v JOIN institutions i"
-               " ON i.code=v.institution_code WHERE substr(v.adm_time,1,10)<=?")
-        params: list = [inp.day.isoformat()]
-        if not ctx.principal.is_city_wide:
-            sql += " AND i.district_code=?"
-            params.append(ctx.principal.district_code)
-        codes = [r["code"] for r in ctx.db.all(sql + " ORDER BY code", params)]
-    out = svc.close_day(ctx.db, day=inp.day, institutions=codes, by=ctx.principal.id, now=ctx.now())
-    return DayEndOut(**out)
+    """Closes an ended business day for the institutions in scope that have inpatient visits and
+    where the inpatient scene is monitored that day: the rules declaring `runs_at: day_end` judge
+    it (daily checks, admission capture and discharge deadlines, expired remote-check items,
+    review deadlines, violations) and every finding becomes a lead. A closed day is final: special
+    registrations for it are refused. Running it again changes nothing."""
+    out = day_end_svc.close(ctx.db, scene="inpatient", day=inp.day, scope=ctx.scope, institution=inp.fixmedins_code,
+                            by=ctx.principal.id, now=ctx.now(), snapshot=ctx.snapshot)
+    return DayEndOut(day=out["day"], release_version=out["release_version"], closed=out["closed"],
+                     already_closed=out["already_closed"], not_monitored=out["not_monitored"],
+                     patient_days=[PatientDayOut(**{k: r[k] for k in PatientDayOut.model_fields})
+                                   for r in out["results"]],
+                     findings=[FindingOut(**f) for f in out["findings"]])
 
 
 class TaskIn(Model):
-    fixmedins_code: str = Field(min_length=1, max_length=30)
+    fixmedins_code: InstitutionCode
     selection: Literal["patients", "ward", "all"] = Field(
         description="patients: the listed visits; ward: every in-hospital patient of a ward; all: every one")
-    mdtrt_ids: list[str] = Field(default_factory=list, max_length=500)
-    ward: str | None = Field(None, max_length=50)
-    deadline: datetime = Field(description="Verify before this time (CST if naive); limits in rule "
+    mdtrt_ids: list[VisitId] = Field(default_factory=list, max_length=500)
+    ward: Text | None = Field(None, max_length=50)
+    deadline: BizDateTime = Field(description="Verify before this time (CST if naive); limits in rule "
                                            "INP-REMOTE-CHECK-EXPIRED")
-    note: str | None = Field(None, max_length=500)
+    note: LongText | None = Field(None, max_length=500)
 
 
 class TaskItemOut(Model):
@@ -350,10 +385,10 @@ def bed_check_issue(ctx: Ctx, inp: TaskIn) -> TaskOut:
 
 
 class TaskQueryIn(Model):
-    task_id: int | None = Field(None, ge=1, description="One task; otherwise the institution's tasks")
-    fixmedins_code: str | None = Field(None, description="Bureaus: the institution (others: their own)")
+    task_id: RowId | None = Field(None, description="One task; otherwise the institution's tasks")
+    fixmedins_code: InstitutionCode | None = Field(None, description="Bureaus: the institution (others: their own)")
     open_only: bool = Field(True, description="Only tasks before their deadline with pending items")
-    since_task_id: int = Field(0, ge=0, description="Polling cursor: only tasks after this id")
+    since_task_id: Cursor = Field(0, description="Polling cursor: only tasks after this id")
     limit: int = Field(50, ge=1, le=500)
 
 
@@ -367,17 +402,15 @@ def bed_check_query(ctx: Ctx, inp: TaskQueryIn) -> TaskListOut:
     """Terminals and the HIS poll their open tasks (with `since_task_id` as a cursor); the bureau
     sees each task's per-patient status and completion."""
     if inp.task_id is not None:
-        t = svc.task(ctx.db, inp.task_id, ctx.now())
-        ctx.require_institution(t["institution_code"], field="input.task_id")
-        return TaskListOut(tasks=[_task_out(t)])
+        return TaskListOut(tasks=[_task_out(svc.task(ctx.db, inp.task_id, ctx.now(), scope=ctx.scope))])
     code = _institution_in_scope(ctx, inp.fixmedins_code)
     return TaskListOut(tasks=[_task_out(t) for t in svc.tasks_for(
         ctx.db, code, open_only=inp.open_only, since_task_id=inp.since_task_id, now=ctx.now(), limit=inp.limit)])
 
 
 class IndicatorsIn(PeriodIn):
-    end: date = Field(description="Last day of the period (inclusive); only closed days count")
-    fixmedins_code: str | None = Field(None, description="One institution; all in scope when omitted")
+    end: BizDate = Field(description="Last day of the period (inclusive); only closed days count")
+    fixmedins_code: InstitutionCode | None = Field(None, description="One institution; all in scope when omitted")
 
 
 class IndicatorRow(Model):
@@ -416,13 +449,10 @@ def indicator_ranking(ctx: Ctx, inp: IndicatorsIn) -> IndicatorsOut:
     if inp.fixmedins_code:
         ctx.require_institution(inp.fixmedins_code, field="input.fixmedins_code")
         scope: list[str] | None = [inp.fixmedins_code]
-    elif ctx.principal.is_city_wide:
-        scope = None
     else:
-        scope = [r["code"] for r in ctx.db.all("SELECT code FROM institutions WHERE district_code=?",
-                                               (ctx.principal.district_code,))]
+        scope = ctx.scope.institution_codes(ctx.db)
     rows = indicators.counts(ctx.db, inp.start, inp.end, scope)
-    ranked = indicators.ranking(rows, lambda c: svc.rule_params(ctx.db, "INP-LOW-COMPLIANCE", c, ctx.now()))
+    ranked = indicators.ranking(rows, lambda c: rule_params(ctx.db, "INP-LOW-COMPLIANCE", c, ctx.now()))
     return IndicatorsOut(period=f"{inp.start}/{inp.end}", ranking=[
         IndicatorRow(fixmedins_code=r["institution_code"], **{k: r[k] for k in IndicatorRow.model_fields
                                                               if k != "fixmedins_code"}) for r in ranked])

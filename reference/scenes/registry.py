@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import Field
 
 from reference.codes import InstitutionLevel, InstitutionType, PersonFlag, Role, Scene, Speciality
 from reference.context import Ctx
 from reference.envelope import Model
-from reference.errors import Forbidden, InvalidField
+from reference.errors import Forbidden, InvalidField, NotFound
+from reference.fields import BizDate, CertNo, Coded, DistrictCode, InstitutionCode, PsnNo, SenderId, Text
 from reference.services import registry as svc
 from reference.transactions import BUREAU_ROLES, transaction
 
-CODE6 = r"^\d{6}$"
-
 
 class DistrictIn(Model):
-    code: str = Field(pattern=CODE6, description="District division code (区县医保区划)")
-    name: str = Field(min_length=1, max_length=50)
+    code: DistrictCode = Field(description="District division code (区县医保区划)")
+    name: Text = Field(min_length=1, max_length=50)
 
 
 class DistrictOut(Model):
@@ -36,12 +33,12 @@ def add_district(ctx: Ctx, inp: DistrictIn) -> DistrictOut:
 
 
 class InstitutionIn(Model):
-    fixmedins_code: str = Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9]+$")
-    fixmedins_name: str = Field(min_length=1, max_length=200)
-    inst_type: InstitutionType  # type: ignore[valid-type]
-    level: InstitutionLevel  # type: ignore[valid-type]
-    district_code: str = Field(pattern=CODE6)
-    speciality: Speciality = Field(  # type: ignore[valid-type]
+    fixmedins_code: InstitutionCode
+    fixmedins_name: Text = Field(min_length=1, max_length=200)
+    inst_type: Coded[InstitutionType]  # type: ignore[valid-type]
+    level: Coded[InstitutionLevel]  # type: ignore[valid-type]
+    district_code: DistrictCode
+    speciality: Coded[Speciality] = Field(  # type: ignore[valid-type]
         Speciality("general"), description="Speciality (专科类别); rule parameters may depend on it (RULE-2)")
 
 
@@ -89,7 +86,7 @@ def add_institution(ctx: Ctx, inp: InstitutionIn) -> InstitutionOut:
 
 
 class InstitutionQueryIn(Model):
-    fixmedins_code: str = Field(min_length=1, max_length=30)
+    fixmedins_code: InstitutionCode
 
 
 @transaction("1203", "registry-institution-get", en="Query an institution", zh="查询定点机构",
@@ -100,10 +97,10 @@ def get_institution(ctx: Ctx, inp: InstitutionQueryIn) -> InstitutionOut:
 
 
 class SceneIn(Model):
-    fixmedins_code: str = Field(min_length=1, max_length=30)
-    scene: Scene  # type: ignore[valid-type]
+    fixmedins_code: InstitutionCode
+    scene: Coded[Scene]  # type: ignore[valid-type]
     enabled: bool
-    since: date = Field(description="Date from which the scene is monitored")
+    since: BizDate = Field(description="Date from which the scene is monitored")
 
 
 @transaction("1204", "registry-institution-scene", en="Enable or disable a monitored scene",
@@ -117,11 +114,11 @@ def set_scene(ctx: Ctx, inp: SceneIn) -> InstitutionOut:
 
 
 class UserIn(Model):
-    id: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
-    role: Role  # type: ignore[valid-type]
-    display_name: str = Field(min_length=1, max_length=100)
-    district_code: str | None = Field(
-        None, pattern=CODE6, description="Required for district bureaus; optional for agency/audit"
+    id: SenderId = Field(min_length=3)
+    role: Coded[Role]  # type: ignore[valid-type]
+    display_name: Text = Field(min_length=1, max_length=100)
+    district_code: DistrictCode | None = Field(
+        None, description="Required for district bureaus; optional for agency/audit"
     )
 
 
@@ -142,7 +139,7 @@ def add_user(ctx: Ctx, inp: UserIn) -> UserOut:
         raise InvalidField("a district bureau needs its district", field="input.district_code")
     if role in {"city_bureau", "ops_vendor"} and inp.district_code:
         raise InvalidField(f"a {role} account is city-wide; omit district_code", field="input.district_code")
-    if inp.district_code and not ctx.db.one("SELECT 1 FROM districts WHERE code=?", (inp.district_code,)):
+    if inp.district_code and not svc.district_exists(ctx.db, inp.district_code):
         raise InvalidField(f"district {inp.district_code} does not exist", field="input.district_code")
     secret = svc.add_principal(ctx.db, id=inp.id, kind="user", role=role,
                                display_name=inp.display_name, now=ctx.now_iso(),
@@ -151,12 +148,12 @@ def add_user(ctx: Ctx, inp: UserIn) -> UserOut:
 
 
 class PersonIn(Model):
-    psn_no: str = Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9]+$",
-                        description="Person number (人员编号)")
-    certno: str = Field(description="Resident ID number (身份证号), GB 11643 check digit validated")
-    psn_name: str = Field(min_length=1, max_length=50)
-    insuplc_admdvs: str = Field(pattern=CODE6, description="Insured area (参保地医保区划)")
-    flags: list[PersonFlag] = Field(default_factory=list)  # type: ignore[valid-type]
+    psn_no: PsnNo = Field(description="Person number (人员编号)")
+    certno: CertNo = Field(description="Resident ID number (身份证号), GB 11643: check digit, a real province, a birth "
+                                       "date neither in the future nor more than 130 years ago")
+    psn_name: Text = Field(min_length=1, max_length=50)
+    insuplc_admdvs: DistrictCode = Field(description="Insured area (参保地医保区划)")
+    flags: list[Coded[PersonFlag]] = Field(default_factory=list, max_length=20)  # type: ignore[valid-type]
 
 
 class PersonOut(Model):
@@ -184,46 +181,60 @@ def add_person(ctx: Ctx, inp: PersonIn) -> PersonOut:
     row = svc.add_person(ctx.db, psn_no=inp.psn_no, certno=inp.certno, psn_name=inp.psn_name,
                          insuplc_admdvs=inp.insuplc_admdvs, flags=flags, now=ctx.now_iso(),
                          by=ctx.principal.id)
+    if ctx.principal.role == "institution":
+        ctx.link_person(inp.psn_no, "registration")
     ctx.log_access(inp.psn_no, "write")
     return _person_out(row)
 
 
 class PersonQueryIn(Model):
-    psn_no: str | None = Field(None, max_length=30)
-    certno: str | None = None
+    psn_no: PsnNo | None = None
+    certno: CertNo | None = None
+    psn_name: Text | None = Field(
+        None, min_length=1, max_length=50,
+        description="With certno, for institutions and terminals: the name on the ID card read at the counter")
 
 
 @transaction("1102", "registry-person-get", en="Query an insured person", zh="查询参保人员",
-             roles=BUREAU_ROLES | {"institution", "terminal"}, tag="registry", reqs=("GEN-5",))
+             roles=BUREAU_ROLES | {"institution", "terminal"}, tag="registry", reqs=("GEN-1", "GEN-5"))
 def get_person(ctx: Ctx, inp: PersonQueryIn) -> PersonOut:
-    """Every successful read is written to the access log (GEN-5)."""
+    """By `psn_no`: a person visible to the sender (see the scope page). By `certno`: bureau users
+    within their scope; an institution or terminal reads the ID card at its counter and gives the
+    name on it too (`psn_name`) — when both match, the person is returned and linked to the
+    institution. Anything else is 3003, whether or not the person exists. Every successful read is
+    written to the access log (GEN-5)."""
     if (inp.psn_no is None) == (inp.certno is None):
         raise InvalidField("give exactly one of psn_no and certno", field="input.psn_no")
-    if inp.certno is not None:
-        certno = svc.check_certno(inp.certno)
-        psn_no = ctx.db.scalar("SELECT psn_no FROM persons WHERE certno=?", (certno,))
-        if psn_no is None:
-            from reference.errors import NotFound
-
-            raise NotFound("no person has this certno", field="input.certno")
+    if inp.psn_no is not None:
+        row = ctx.person(inp.psn_no)
     else:
-        psn_no = inp.psn_no
-    row = svc.person_view(ctx.db, psn_no)
-    ctx.log_access(psn_no, "read")
+        row = svc.person_by_certno(ctx.db, svc.check_certno(inp.certno))
+        if ctx.principal.role in {"institution", "terminal"}:
+            if inp.psn_name is None:
+                raise InvalidField("an institution gives the name on the ID card with certno",
+                                   field="input.psn_name")
+            if row is None or row["psn_name"] != inp.psn_name:
+                raise NotFound("no person has this certno and name", field="input.certno")
+            ctx.link_person(row["psn_no"], "card_read")
+        elif row is None or not ctx.scope.sees_person(ctx.db, row["psn_no"]):
+            raise NotFound("no person has this certno", field="input.certno")
+    ctx.log_access(row["psn_no"], "read")
     return _person_out(row)
 
 
 class PersonFlagsIn(Model):
-    psn_no: str = Field(min_length=1, max_length=30)
-    add: list[PersonFlag] = Field(default_factory=list)  # type: ignore[valid-type]
-    remove: list[PersonFlag] = Field(default_factory=list)  # type: ignore[valid-type]
+    psn_no: PsnNo
+    add: list[Coded[PersonFlag]] = Field(default_factory=list, max_length=20)  # type: ignore[valid-type]
+    remove: list[Coded[PersonFlag]] = Field(default_factory=list, max_length=20)  # type: ignore[valid-type]
 
 
 @transaction("1103", "registry-person-flags", en="Set a person's flags", zh="设置人员标识",
              roles={"city_bureau", "district_bureau", "agency", "audit_centre"}, tag="registry",
              reqs=("PH-3", "BD-3"))
 def set_person_flags(ctx: Ctx, inp: PersonFlagsIn) -> PersonOut:
-    """Key-population flags (past violator, suspected deceased, …) that rules read."""
+    """Key-population flags (past violator, suspected deceased, …) that rules read everywhere in
+    the city, so a district account may set them only on persons insured in its district."""
+    ctx.scope.person_for_write(ctx.db, inp.psn_no)
     row = svc.set_person_flags(ctx.db, psn_no=inp.psn_no, add=[f.value for f in inp.add],
                                remove=[f.value for f in inp.remove], now=ctx.now_iso())
     ctx.log_access(inp.psn_no, "write")

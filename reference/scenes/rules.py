@@ -5,19 +5,38 @@ plans (RULE-7, PH-6), rule statistics (RULE-6) and decision replay."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from reference.clock import to_cst
 from reference.codes import Scene, code_enum
 from reference.context import Ctx
 from reference.envelope import Model
-from reference.errors import InvalidField, OutOfScope
+from reference.errors import InvalidField
+from reference.fields import (
+    Amount,
+    BizDate,
+    BizDateTime,
+    Coded,
+    InstitutionCode,
+    LongText,
+    Month,
+    PsnNo,
+    Qty,
+    Reference,
+    ReleaseVersion,
+    RowId,
+    RuleId,
+    SettlementId,
+    Text,
+    VisitId,
+)
 from reference.rules import engine, leads, releases, stats
 from reference.rules.library import RuleChange, diff
 from reference.scenes.periods import PeriodIn
+from reference.services import face as face_svc
 from reference.services import settlements as svc
 from reference.transactions import BUREAU_ROLES, transaction
 
@@ -27,8 +46,8 @@ LeadStatus = Literal["new", "screened", "audit_planned", "confirmed", "cleared"]
 
 # --- catalogue and releases ----------------------------------------------------------------
 class CatalogueIn(Model):
-    version: str | None = Field(None, description="A release version; the one in force when omitted")
-    fixmedins_code: str | None = Field(None, description="Resolve parameters for this institution")
+    version: ReleaseVersion | None = Field(None, description="A release version; the one in force when omitted")
+    fixmedins_code: InstitutionCode | None = Field(None, description="Resolve parameters for this institution")
 
 
 class RuleView(Model):
@@ -82,11 +101,11 @@ def release_list(ctx: Ctx, inp: CatalogueIn) -> ReleaseListOut:
 
 
 class DraftIn(Model):
-    base_version: str
-    version: str = Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9.\-_]+$")
-    effective_from: date
-    notes: str = Field("", max_length=2000)
-    changes: list[RuleChange] = Field(min_length=1)
+    base_version: ReleaseVersion
+    version: ReleaseVersion
+    effective_from: BizDate
+    notes: LongText = Field("", max_length=2000)
+    changes: list[RuleChange] = Field(min_length=1, max_length=200)
 
 
 class DraftOut(Model):
@@ -110,7 +129,7 @@ def release_draft(ctx: Ctx, inp: DraftIn) -> DraftOut:
 
 
 class VersionIn(Model):
-    version: str
+    version: ReleaseVersion
 
 
 @transaction("7004", "rules-release-publish", en="Publish a rule release", zh="发布规则版本",
@@ -123,7 +142,7 @@ def release_publish(ctx: Ctx, inp: VersionIn) -> DraftOut:
 
 
 class SimulateIn(PeriodIn):
-    version: str = Field(description="The draft (or any release) to evaluate on history")
+    version: ReleaseVersion = Field(description="The draft (or any release) to evaluate on history")
 
 
 class SimulationRowOut(Model):
@@ -144,31 +163,37 @@ class SimulateOut(Model):
              zh="规则草稿历史回测", roles={"city_bureau", "district_bureau", "agency"}, tag="rules",
              reqs=("RULE-5", "RULE-6"))
 def release_simulate(ctx: Ctx, inp: SimulateIn) -> SimulateOut:
-    """"What would this change have flagged last month?" — reads history, writes nothing."""
+    """"What would this change have flagged last month?" — reads history, writes nothing. A
+    district account sees its district's institutions only."""
     start, end = inp.bounds()
     live = releases.in_force(ctx.db, ctx.now().date())
     draft = releases.get(ctx.db, inp.version)[0]
-    rows = engine.simulate(ctx.db, live, draft, start, end)
+    rows = engine.simulate(ctx.db, live, draft, start, end, institutions=ctx.scope.institution_codes(ctx.db))
     return SimulateOut(live_version=live.version, draft_version=draft.version,
                        rows=[SimulationRowOut(**r.__dict__) for r in rows])
 
 
 # --- settlements: pre-event and in-event ---------------------------------------------------
 class SettlementItem(Model):
-    item_code: str = Field(min_length=1, max_length=50, description="National item/drug/consumable code")
-    item_name: str = Field(min_length=1, max_length=200)
-    qty: float = Field(gt=0)
-    amount: float = Field(ge=0, description="Line amount in yuan")
+    item_code: Text = Field(min_length=1, max_length=50, description="National item/drug/consumable code")
+    item_name: Text = Field(min_length=1, max_length=200)
+    qty: Qty
+    amount: Amount = Field(description="Line amount in yuan")
 
 
 class SettlementIn(Model):
-    setl_id: str = Field(min_length=1, max_length=30, description="Settlement id (结算ID)")
-    psn_no: str = Field(min_length=1, max_length=30)
-    mdtrt_id: str | None = Field(None, max_length=30, description="Visit id (就诊ID)")
-    scene: Scene  # type: ignore[valid-type]
-    setl_time: datetime = Field(description="Settlement time (CST if no zone given)")
-    method: SettlementMethod  # type: ignore[valid-type]
-    total_amount: float = Field(ge=0, description="Total in yuan; must equal the sum of the items")
+    setl_id: SettlementId = Field(description="Settlement id (结算ID)")
+    psn_no: PsnNo
+    mdtrt_id: VisitId | None = Field(None, description="Visit id (就诊ID)")
+    scene: Coded[Scene]  # type: ignore[valid-type]
+    setl_time: BizDateTime = Field(description="Settlement time (CST if no zone given)")
+    method: Coded[SettlementMethod]  # type: ignore[valid-type]
+    verification_id: int | None = Field(
+        None, ge=1, le=2**53, validate_default=True,
+        description="The passed 1:1 face verification (2002, or a scene's face check) this settlement relies on: "
+                    "required with method face, optional otherwise. It must be of this person, made at this "
+                    "institution shortly before the settlement (rule GEN-FACE-SETTLEMENT-VERIFIED)")
+    total_amount: Amount = Field(description="Total in yuan; must equal the sum of the items")
     items: list[SettlementItem] = Field(min_length=1, max_length=2000)
 
     @model_validator(mode="after")
@@ -176,6 +201,14 @@ class SettlementIn(Model):
         if abs(sum(i.amount for i in self.items) - self.total_amount) > 0.01:
             raise ValueError("total_amount differs from the sum of the item amounts")
         return self
+
+    @field_validator("verification_id")
+    @classmethod
+    def _face_names_verification(cls, v: int | None, info: ValidationInfo) -> int | None:
+        method = info.data.get("method")
+        if v is None and method is not None and method.value == "face":
+            raise ValueError("a face settlement names the verification it relies on")
+        return v
 
     def payload(self) -> dict[str, Any]:
         d = self.model_dump(mode="python")
@@ -205,10 +238,20 @@ class PrecheckOut(Model):
 @transaction("7101", "rules-precheck", en="Pre-event reminder check", zh="事前提醒", roles={"institution"},
              tag="rules", reqs=("RULE-3", "RULE-4", "RULE-8"))
 def precheck(ctx: Ctx, inp: SettlementIn) -> PrecheckOut:
-    """Called from the institution's system before it settles; never blocks, stores no settlement."""
+    """Called from the institution's system before it settles; never blocks, stores no settlement.
+    The person must be visible to the institution (see the scope page)."""
+    ctx.person(inp.psn_no)
+    _check_verification(ctx, inp)
     s = svc.normalise(inp.payload(), ctx.own_institution(), ctx.now())
     ds = svc.precheck(ctx.db, s, ctx.now())
     return PrecheckOut(release_version=releases.in_force(ctx.db, ctx.now().date()).version, reminders=_decisions(ds))
+
+
+def _check_verification(ctx: Ctx, inp: SettlementIn) -> None:
+    """A named verification must be one made at this institution (any other does not exist here);
+    whether it passed, is of this person and recent enough is the rule's judgement."""
+    if inp.verification_id is not None:
+        face_svc.passed_verification(ctx, inp.verification_id, field="input.verification_id")
 
 
 class ReviewOut(Model):
@@ -223,17 +266,21 @@ class ReviewOut(Model):
              tag="rules", reqs=("RULE-3", "RULE-8", "PH-3", "HD-11", "BD-3"))
 def review(ctx: Ctx, inp: SettlementIn) -> ReviewOut:
     """The settlement is checked against the in-event rules of the release in force and stored
-    with its result. Suspicions become leads."""
+    with its result. Suspicions become leads. A settlement names its person by number and links
+    them to the institution; a settlement relying on face names the verification (checked by rule
+    GEN-FACE-SETTLEMENT-VERIFIED)."""
+    _check_verification(ctx, inp)
     s = svc.normalise(inp.payload(), ctx.own_institution(), ctx.now())
     status, version, ds = svc.review(ctx.db, s, ctx.now())
+    ctx.link_person(inp.psn_no, "settlement")
     ctx.log_access(inp.psn_no, "write")
     return ReviewOut(setl_id=inp.setl_id, result=status, release_version=version, decisions=_decisions(ds))
 
 
 class AppealIn(Model):
-    setl_id: str = Field(min_length=1, max_length=30)
-    reason: str = Field(min_length=5, max_length=2000, description="The institution's explanation (申诉理由)")
-    evidence: list[str] = Field(default_factory=list, max_length=50,
+    setl_id: SettlementId
+    reason: LongText = Field(min_length=5, max_length=2000, description="The institution's explanation (申诉理由)")
+    evidence: list[Reference] = Field(default_factory=list, max_length=50,
                                 description="References to supporting records (HIS order, treatment record, …)")
 
 
@@ -261,16 +308,15 @@ def appeal(ctx: Ctx, inp: AppealIn) -> AppealOut:
 
 
 class AppealDecisionIn(Model):
-    appeal_id: int = Field(ge=1)
+    appeal_id: RowId
     overturn: bool = Field(description="true: the settlement is accepted; false: the refusal stands")
-    note: str = Field(min_length=1, max_length=2000)
+    note: LongText = Field(min_length=1, max_length=2000)
 
 
 @transaction("7104", "rules-appeal-decide", en="Decide an appeal", zh="申诉审核", roles={"agency", "city_bureau"},
              tag="rules", reqs=("RULE-8",))
 def appeal_decide(ctx: Ctx, inp: AppealDecisionIn) -> AppealOut:
-    a = svc.appeal_view(ctx.db, inp.appeal_id)
-    ctx.require_institution(a["institution_code"], field="input.appeal_id")
+    svc.appeal_view(ctx.db, inp.appeal_id, scope=ctx.scope)
     return _appeal_out(svc.decide_appeal(ctx.db, appeal_id=inp.appeal_id, overturn=inp.overturn, note=inp.note,
                                          by=ctx.principal.id, role=ctx.principal.role, now=ctx.now()))
 
@@ -287,12 +333,14 @@ class PostEventOut(Model):
 @transaction("7201", "rules-post-event", en="Run post-event analysis", zh="事后分析",
              roles={"city_bureau", "agency"}, tag="rules", reqs=("RULE-3", "RULE-7", "BD-3", "GEN-3"))
 def post_event(ctx: Ctx, inp: PeriodIn) -> PostEventOut:
-    """Batch analysis of a business-time period; reruns never duplicate leads."""
+    """Batch analysis of a business-time period over the institutions in the sender's scope (a
+    district agency analyses its district); reruns never duplicate leads."""
     start, end = inp.bounds()
     if end > ctx.now() + timedelta(days=1):
         raise InvalidField("the period must have begun; its end may be at most today", field="input.end")
     rs = releases.in_force(ctx.db, ctx.now().date())
-    res = engine.run_post_event(ctx.db, rs, start, end, now=ctx.now())
+    res = engine.run_post_event(ctx.db, rs, start, end, now=ctx.now(),
+                                institutions=ctx.scope.institution_codes(ctx.db))
     by_rule: dict[str, int] = {}
     for d in res.hits:
         by_rule[d.rule_id] = by_rule.get(d.rule_id, 0) + 1
@@ -302,9 +350,9 @@ def post_event(ctx: Ctx, inp: PeriodIn) -> PostEventOut:
 
 class LeadQueryIn(Model):
     status: LeadStatus | None = None
-    rule_id: str | None = None
-    fixmedins_code: str | None = None
-    lead_id: int | None = Field(None, ge=1)
+    rule_id: RuleId | None = None
+    fixmedins_code: InstitutionCode | None = None
+    lead_id: RowId | None = None
     limit: int = Field(100, ge=1, le=1000)
 
 
@@ -341,41 +389,27 @@ class LeadListOut(Model):
     leads: list[LeadOut]
 
 
-def _lead_scope(ctx: Ctx) -> tuple[str, list]:
-    if ctx.principal.is_city_wide:
-        return "", []
-    return " AND district_code=?", [ctx.principal.district_code]
-
-
 @transaction("7301", "leads-list", en="Query leads", zh="查询线索", roles=BUREAU_ROLES, tag="rules",
              reqs=("RULE-7", "INP-8", "HD-10", "RH-3", "PH-5"))
 def lead_list(ctx: Ctx, inp: LeadQueryIn) -> LeadListOut:
     """Leads in the sender's scope (a district bureau sees its district's)."""
-    where, params = _lead_scope(ctx)
-    for col, val in (("status", inp.status), ("rule_id", inp.rule_id), ("institution_code", inp.fixmedins_code),
-                     ("lead_id", inp.lead_id)):
-        if val is not None:
-            where += f" AND {col}=?"
-            params.append(val)
-    rows = ctx.db.all(f"SELECT * FROM leads WHERE 1=1{where} ORDER BY risk_score DESC, lead_id LIMIT ?",
-                      [*params, inp.limit])
+    rows = leads.find(ctx.db, ctx.scope, status=inp.status, rule_id=inp.rule_id,
+                      institution_code=inp.fixmedins_code, lead_id=inp.lead_id, limit=inp.limit)
     if inp.lead_id is not None and rows:
-        rows = [leads.get(ctx.db, inp.lead_id)]
+        rows = [leads.get(ctx.db, inp.lead_id, scope=ctx.scope)]
     return LeadListOut(leads=[_lead_out(r) for r in rows])
 
 
 class LeadTransitionIn(Model):
-    lead_id: int = Field(ge=1)
+    lead_id: RowId
     to_status: LeadStatus
-    note: str | None = Field(None, max_length=2000)
-    amount_recovered: float | None = Field(None, description="Yuan recovered; with to_status=confirmed")
+    note: LongText | None = Field(None, max_length=2000)
+    amount_recovered: Amount | None = Field(None, description="Yuan recovered; with to_status=confirmed")
 
 
 def _scoped_lead(ctx: Ctx, lead_id: int) -> dict:
-    lead = leads.get(ctx.db, lead_id)
-    if not ctx.principal.is_city_wide and lead["district_code"] != ctx.principal.district_code:
-        raise OutOfScope(f"lead {lead_id} is outside your district", field="input.lead_id")
-    return lead
+    """The lead if it is in the sender's district (city-wide: any); another does not exist."""
+    return leads.get(ctx.db, lead_id, scope=ctx.scope)
 
 
 @transaction("7302", "leads-transition", en="Move a lead along its workflow", zh="线索流转",
@@ -389,7 +423,7 @@ def lead_transition(ctx: Ctx, inp: LeadTransitionIn) -> LeadOut:
 
 
 class PlanIn(Model):
-    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="yyyy-mm")
+    month: Month = Field(description="yyyy-mm")
     capacity: int | None = Field(None, ge=0, le=100000,
                                  description="Audits possible this month; the configured capacity when omitted")
 
@@ -405,7 +439,7 @@ class PlanOut(Model):
 def audit_plan(ctx: Ctx, inp: PlanIn) -> PlanOut:
     """Takes the highest-risk screened leads in scope into the month's plan, up to capacity."""
     cap = inp.capacity if inp.capacity is not None else ctx.settings.audit_capacity_per_month
-    district = None if ctx.principal.is_city_wide else ctx.principal.district_code
+    district = None if ctx.scope.is_city else ctx.scope.district_code
     planned = leads.plan_month(ctx.db, month=inp.month, capacity=cap, district=district, by=ctx.principal.id,
                                role=ctx.principal.role, now=ctx.now())
     return PlanOut(month=inp.month, capacity=cap, planned=[_lead_out(p) for p in planned])
@@ -425,13 +459,14 @@ def rule_stats(ctx: Ctx, inp: PeriodIn) -> StatsOut:
     rs = releases.in_force(ctx.db, ctx.now().date())
     bound = float(rs.review.get("max_false_positive_rate", 0.5))
     rows = stats.compute(ctx.db, start.isoformat(timespec="seconds"), end.isoformat(timespec="seconds"),
-                         rule_ids=sorted(rs.rules), max_fp_rate=bound, min_audited=int(rs.review.get("min_audited", 5)))
+                         rule_ids=sorted(rs.rules), max_fp_rate=bound, min_audited=int(rs.review.get("min_audited", 5)),
+                         scope=ctx.scope)
     return StatsOut(period=f"{inp.start}/{inp.end}", max_false_positive_rate=bound,
                     rules=[r.as_dict() for r in rows], needs_review=[r.rule_id for r in rows if r.needs_review])
 
 
 class ReplayIn(Model):
-    decision_id: int = Field(ge=1)
+    decision_id: RowId
 
 
 class ReplayOut(Model):
@@ -449,9 +484,7 @@ class ReplayOut(Model):
 @transaction("7501", "rules-decision-explain", en="Explain and replay a decision", zh="决策解释与重放",
              roles=BUREAU_ROLES, tag="rules", reqs=("RULE-5",))
 def decision_explain(ctx: Ctx, inp: ReplayIn) -> ReplayOut:
-    row, v = engine.replay(ctx.db, inp.decision_id)
-    if row["institution_code"]:
-        ctx.require_institution(row["institution_code"], field="input.decision_id")
+    row, v = engine.replay(ctx.db, inp.decision_id, scope=ctx.scope)
     return ReplayOut(decision_id=row["decision_id"], rule_id=row["rule_id"], release_version=row["release_version"],
                      params=json.loads(row["params"]), facts=json.loads(row["facts"]), recorded_outcome=row["outcome"],
                      replayed_hit=v.hit, replayed_message=v.message or None,

@@ -1,20 +1,21 @@
 """Special-registration transactions (3021–3025, 特殊登记): attachments, submission, supplement,
-review and query. The workflow is generic over scenes (reference.services.special_registration);
-this module knows what each scene registers — today the inpatient patient-day and remote
-bed-check item; dialysis and rehab add their session subjects here."""
+review and query. The workflow is generic over scenes (reference.services.special_registration):
+what a registration excuses is a subject type a scene registers there (inpatient: the patient-day
+and the remote bed-check item; dialysis and rehab add their session subjects), and 3022's
+`subject` is built from those registrations."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, create_model, model_validator
 
 from reference.codes import Scene, code_enum
 from reference.context import Ctx
 from reference.envelope import Model
-from reference.errors import InvalidField, InvalidState
-from reference.services import inpatient as inp_svc
+from reference.errors import InvalidField
+from reference.fields import Coded, InstitutionCode, LongText, RowId, Text
+from reference.rules.params import rule_params
 from reference.services import special_registration as svc
 from reference.transactions import BUREAU_ROLES, transaction
 
@@ -24,11 +25,13 @@ RegStatus = code_enum("special_registration_status", "RegStatus")
 
 
 class UploadIn(Model):
-    att_type: AttachmentType  # type: ignore[valid-type]
-    filename: str = Field(min_length=1, max_length=200)
-    media_type: str = Field(max_length=100, description="application/pdf, image/jpeg or image/png (configurable)")
-    content_b64: str = Field(min_length=1,
-                             description="The file, base64; size limit in setting attachment_max_bytes")
+    att_type: Coded[AttachmentType]  # type: ignore[valid-type]
+    filename: Text = Field(min_length=1, max_length=200)
+    media_type: str = Field(max_length=100, pattern=r"^[a-z]+/[a-z0-9.+\-]+$",
+                            description="application/pdf, image/jpeg or image/png (configurable)")
+    content_b64: str = Field(min_length=1, max_length=16 * 1024 * 1024,
+                             description="The file, base64; size limit in setting attachment_max_bytes (and the "
+                                         "body limit, max_body_bytes)")
 
 
 class AttachmentOut(Model):
@@ -54,17 +57,42 @@ def upload(ctx: Ctx, inp: UploadIn) -> AttachmentOut:
     return AttachmentOut(**{k: row[k] for k in AttachmentOut.model_fields})
 
 
+class _SubjectBase(Model):
+    """Exactly one field: the subject's type, naming it as that type's model says."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _SubjectBase:
+        if len(self.model_fields_set) != 1:
+            raise ValueError(f"name exactly one subject: {' or '.join(type(self).model_fields)}")
+        return self
+
+    def chosen(self) -> tuple[str, Model]:
+        return next((k, v) for k, v in self if v is not None)
+
+
+# One optional field per subject type the scenes register (reference.services.special_registration):
+# a new scene's subject appears here, typed, without touching the handler. Externally tagged —
+# {"patient_day": {"mdtrt_id": …, "day": …}} — so an error names the real JSON path
+# (input.subject.patient_day.day), and an unknown type is an unknown field (1001).
+SubjectIn = create_model(
+    "SubjectIn", __base__=_SubjectBase, __doc__="What the registration excuses: one subject of a scene.",
+    **{name: (t.ref, Field(None, description=f"{t.scene}: {' '.join(t.description.split())}"))
+       for name, t in svc.subject_types().items()})
+
+
 class SubmitIn(Model):
-    scene: Scene = Scene("inpatient")  # type: ignore[valid-type]
-    mdtrt_id: str = Field(min_length=1, max_length=30)
-    day: date | None = Field(None, description="Inpatient: the patient-day whose daily check could not be passed")
-    task_id: int | None = Field(None, ge=1, description="Inpatient: the remote bed-check task whose item could not be "
-                                                        "passed (before its deadline)")
-    reason: Reason  # type: ignore[valid-type]
-    explanation: str = Field(min_length=5, max_length=2000, description="情况说明")
-    attachment_ids: list[int] = Field(
+    subject: SubjectIn = Field(  # type: ignore[valid-type]
+        description="The subject whose required check could not be passed, by type, e.g. "
+                    '{"patient_day": {"mdtrt_id": "ZY001", "day": "2026-03-03"}} or '
+                    '{"bed_check_item": {"mdtrt_id": "ZY001", "task_id": 7}}; its scene is the type\'s')
+    reason: Coded[Reason]  # type: ignore[valid-type]
+    explanation: LongText = Field(min_length=5, max_length=2000, description="情况说明")
+    attachment_ids: list[RowId] = Field(
         min_length=1, max_length=20,
-        description="Uploaded attachments (3021); the reason's required types must be among them")
+        description="Uploaded attachments (3021); the reason's required types (per scene, "
+                    "interface_spec/special_registration/workflow.yaml) must be among them")
 
 
 class RegEvent(Model):
@@ -115,53 +143,34 @@ def _deadlines(ctx: Ctx, scene: str, institution_code: str) -> dict[str, int]:
     cfg = svc.workflow().scenes.get(scene)
     if cfg is None:
         raise InvalidField(f"scene {scene} takes no special registrations", field="input.scene")
-    return inp_svc.rule_params(ctx.db, cfg.deadline_rule, institution_code, ctx.now())
+    return rule_params(ctx.db, cfg.deadline_rule, institution_code, ctx.now())
 
 
 @transaction("3022", "special-registration-submit", en="Submit a special registration", zh="特殊登记",
              roles={"institution"}, tag="special_registration", reqs=("INP-3", "INP-4", "INP-6"))
 def submit(ctx: Ctx, inp: SubmitIn) -> RegOut:
     """Registers why a required check could not be passed, with the material the reason requires
-    (transfer → transfer voucher, under treatment → treatment record, face not recognisable →
-    evidence, on leave → leave note). Inpatient: give `day` for a daily check (before that day's
-    day end) or `task_id` for a remote bed check (before the task's deadline)."""
-    code = ctx.own_institution()
-    scene = inp.scene.value
-    deadlines = _deadlines(ctx, scene, code)
-    if scene != "inpatient":
-        raise InvalidField(f"scene {scene} has no special-registration subjects yet", field="input.scene")
-    if (inp.day is None) == (inp.task_id is None):
-        raise InvalidField("give exactly one of day (daily check) and task_id (remote bed check)", field="input.day")
-    v = inp_svc.visit(ctx.db, code, inp.mdtrt_id)
-    if inp.day is not None:
-        inp_svc.check_patient_day(ctx.db, v, inp.day, ctx.now())
-        subject_type, subject_id, day = "patient_day", f"{v['mdtrt_id']}/{inp.day}", inp.day
-    else:
-        inp_svc.require_in_hospital(v, "a remote bed-check special registration")
-        item = inp_svc.open_task_item(ctx.db, inp.task_id, v, ctx.now())
-        if item["status"] != "pending":
-            raise InvalidState(f"the task item is {item['status']}; nothing to register", field="input.task_id")
-        subject_type, subject_id, day = "bed_check_item", f"{inp.task_id}/{v['mdtrt_id']}", ctx.now().date()
-    reg_id = svc.submit(ctx.db, scene=scene, institution_code=code, psn_no=v["psn_no"], mdtrt_id=v["mdtrt_id"],
-                        subject_type=subject_type, subject_id=subject_id, day=day, reason=inp.reason.value,
-                        explanation=inp.explanation, attachment_ids=inp.attachment_ids, by=ctx.principal.id,
-                        role=ctx.principal.role, now=ctx.now(), review_days=deadlines["review_days"])
-    if subject_type == "bed_check_item":
-        inp_svc.mark_item_registered(ctx.db, inp.task_id, v["mdtrt_id"], reg_id)
-    ctx.log_access(v["psn_no"], "write")
-    return _reg_out(svc.get(ctx.db, reg_id))
+    in the subject's scene (inpatient: transfer → transfer voucher, under treatment → treatment
+    record, face not recognisable → evidence, on leave → leave note). Inpatient subjects: a
+    `patient_day` (before that day's day end) or a `bed_check_item` (before the task's deadline)."""
+    kind, ref = inp.subject.chosen()
+    reg_id = svc.submit(ctx.db, subject=kind, ref=ref, institution_code=ctx.own_institution(),
+                        reason=inp.reason.value, explanation=inp.explanation, attachment_ids=inp.attachment_ids,
+                        by=ctx.principal.id, role=ctx.principal.role, now=ctx.now())
+    reg = svc.get(ctx.db, reg_id)
+    ctx.log_access(reg["psn_no"], "write")
+    return _reg_out(reg)
 
 
 class SupplementIn(Model):
-    reg_id: int = Field(ge=1)
-    note: str = Field(min_length=5, max_length=2000, description="What the new material shows")
-    attachment_ids: list[int] = Field(min_length=1, max_length=20)
+    reg_id: RowId
+    note: LongText = Field(min_length=5, max_length=2000, description="What the new material shows")
+    attachment_ids: list[RowId] = Field(min_length=1, max_length=20)
 
 
 def _scoped(ctx: Ctx, reg_id: int) -> dict[str, Any]:
-    reg = svc.get(ctx.db, reg_id)
-    ctx.require_institution(reg["institution_code"], field="input.reg_id")
-    return reg
+    """The registration if its institution is in scope; one elsewhere does not exist."""
+    return svc.get(ctx.db, reg_id, scope=ctx.scope)
 
 
 @transaction("3023", "special-registration-supplement", en="Supplement a rejected special registration",
@@ -177,9 +186,9 @@ def supplement(ctx: Ctx, inp: SupplementIn) -> RegOut:
 
 
 class ReviewIn(Model):
-    reg_id: int = Field(ge=1)
+    reg_id: RowId
     approve: bool = Field(description="true: approved; false: rejected (a second rejection is final: a violation)")
-    note: str = Field(min_length=1, max_length=2000, description="审核意见")
+    note: LongText = Field(min_length=1, max_length=2000, description="审核意见")
 
 
 @transaction("3024", "special-registration-review", en="Review a special registration", zh="特殊登记审核",
@@ -199,10 +208,11 @@ def review(ctx: Ctx, inp: ReviewIn) -> RegOut:
 
 
 class RegQueryIn(Model):
-    reg_id: int | None = Field(None, ge=1)
-    fixmedins_code: str | None = Field(None, description="Bureaus: the institution (institutions: their own)")
-    scene: Scene | None = None  # type: ignore[valid-type]
-    status: RegStatus | None = None  # type: ignore[valid-type]
+    reg_id: RowId | None = None
+    fixmedins_code: InstitutionCode | None = Field(
+        None, description="Bureaus: the institution (institutions: their own)")
+    scene: Coded[Scene] | None = None  # type: ignore[valid-type]
+    status: Coded[RegStatus] | None = None  # type: ignore[valid-type]
     limit: int = Field(100, ge=1, le=1000)
 
 

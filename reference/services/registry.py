@@ -19,6 +19,10 @@ def add_district(db: Db, *, code: str, name: str, region_code: str, now: str) ->
     db.execute("INSERT INTO districts VALUES (?,?,?,?)", (code, name, region_code, now))
 
 
+def district_exists(db: Db, code: str) -> bool:
+    return db.scalar("SELECT 1 FROM districts WHERE code=?", (code,)) is not None
+
+
 def add_principal(
     db: Db, *, id: str, kind: str, role: str, display_name: str, now: str,
     institution_code: str | None = None, district_code: str | None = None, field: str = "input.id",

@@ -41,6 +41,7 @@ from pydantic import BaseModel
 from reference.codes import table
 from reference.errors import Conflict, Forbidden, InvalidField, InvalidState, NotFound
 from reference.paths import INTERFACE_SPEC
+from reference.scope import Scope
 from reference.services.scene_registry import SceneRegistry
 from reference.store import Db
 
@@ -318,8 +319,9 @@ def submit(db: Db, *, subject: str, ref: Any, institution_code: str, reason: str
     return reg_id
 
 
-def get(db: Db, reg_id: int, field: str = "input.reg_id") -> dict[str, Any]:
-    row = db.one("SELECT * FROM special_registrations WHERE reg_id=?", (reg_id,))
+def get(db: Db, reg_id: int, field: str = "input.reg_id", scope: Scope | None = None) -> dict[str, Any]:
+    clause, params = scope.where_institution("institution_code") if scope else ("", [])
+    row = db.one(f"SELECT * FROM special_registrations WHERE reg_id=?{clause}", (reg_id, *params))
     if row is None:
         raise NotFound(f"no special registration {reg_id}", field=field)
     row["attachments"] = db.all(

@@ -11,6 +11,7 @@ import json
 from datetime import datetime
 
 from reference.errors import Conflict, InvalidField, InvalidState, NotFound
+from reference.scope import Scope
 from reference.services.registry import add_principal
 from reference.store import Db
 
@@ -45,8 +46,10 @@ def register(
     return secret
 
 
-def get(db: Db, terminal_id: str, field: str = "input.terminal_id") -> dict:
-    row = db.one("SELECT * FROM terminals WHERE terminal_id=?", (terminal_id,))
+def get(db: Db, terminal_id: str, field: str = "input.terminal_id", scope: Scope | None = None) -> dict:
+    """The terminal; one of an institution outside `scope` does not exist."""
+    clause, params = scope.where_institution("institution_code") if scope else ("", [])
+    row = db.one(f"SELECT * FROM terminals WHERE terminal_id=?{clause}", (terminal_id, *params))
     if row is None:
         raise NotFound(f"terminal {terminal_id} does not exist", field=field)
     return row
@@ -98,8 +101,9 @@ def report_fault(
     return ticket(db, ticket_id)
 
 
-def ticket(db: Db, ticket_id: int) -> dict:
-    row = db.one("SELECT * FROM fault_tickets WHERE ticket_id=?", (ticket_id,))
+def ticket(db: Db, ticket_id: int, scope: Scope | None = None) -> dict:
+    clause, params = scope.where_institution("institution_code") if scope else ("", [])
+    row = db.one(f"SELECT * FROM fault_tickets WHERE ticket_id=?{clause}", (ticket_id, *params))
     if row is None:
         raise NotFound(f"fault ticket {ticket_id} does not exist", field="input.ticket_id")
     return row
@@ -116,3 +120,23 @@ def resolve_fault(db: Db, *, ticket_id: int, resolution: str, now: datetime, by:
         (now.isoformat(timespec="seconds"), by, resolution, round(hours, 2), ticket_id),
     )
     return ticket(db, ticket_id)
+
+
+def list_terminals(db: Db, scope: Scope, institution_code: str | None) -> list[dict]:
+    """Terminals of one institution (in scope) or of every institution in scope."""
+    where, params = _institution_filter(db, scope, institution_code)
+    return db.all(f"SELECT * FROM terminals t WHERE 1=1{where} ORDER BY terminal_id", params)
+
+
+def list_faults(db: Db, scope: Scope, institution_code: str | None, *, open_only: bool) -> list[dict]:
+    where, params = _institution_filter(db, scope, institution_code)
+    if open_only:
+        where += " AND t.status='open'"
+    return db.all(f"SELECT * FROM fault_tickets t WHERE 1=1{where} ORDER BY ticket_id", params)
+
+
+def _institution_filter(db: Db, scope: Scope, code: str | None) -> tuple[str, list]:
+    if code is not None:
+        scope.institution(db, code, field="input.fixmedins_code")
+        return " AND t.institution_code=?", [code]
+    return scope.where_institution("t.institution_code")

@@ -33,12 +33,12 @@ class FaceOverAmount:
 
     def decide(self, facts: dict[str, Any], params: dict[str, Any]) -> Verdict:
         threshold = params["amount_threshold_yuan"]
-        if facts["total_amount"] < threshold:
+        if facts["total_amount"] <= threshold:  # "over 1,000 yuan" (超过): exactly the threshold needs none
             return Verdict(False)
         if _face_within(facts, params["face_window_minutes"]):
             return Verdict(False)
         return Verdict(True, f"{facts['total_amount']:.2f} yuan settled by {facts['method']} without a passed face "
-                             f"check in the last {params['face_window_minutes']} min (threshold {threshold:g} yuan)",
+                             f"check in the last {params['face_window_minutes']} min (over {threshold:g} yuan)",
                        amount=facts["total_amount"])
 
 

@@ -145,7 +145,8 @@ def build(http, admin: Client, base: str) -> ScopeWorld:
         task = admin.call("3011", {"fixmedins_code": code, "selection": "patients", "mdtrt_ids": [tg["visit2"]],
                                    "deadline": "2026-03-04T12:00:00"})
         tg["task"] = task["task_id"]
-        tg["reg_r"] = inst.call("3022", {"subject": {"bed_check_item": {"mdtrt_id": tg["visit2"], "task_id": tg["task"]}},
+        item = {"mdtrt_id": tg["visit2"], "task_id": tg["task"]}
+        tg["reg_r"] = inst.call("3022", {"subject": {"bed_check_item": item},
                                          "reason": "under_treatment",
                                          "explanation": "正在做检查治疗", "attachment_ids": [tg["att3"]]})["reg_id"]
         admin.call("3024", {"reg_id": tg["reg_r"], "approve": False, "note": "材料不足"})
@@ -174,7 +175,8 @@ def build(http, admin: Client, base: str) -> ScopeWorld:
     targets[ABSENT] = {
         "institution": "HABSENT01", "district": "410199", "terminal": "TABSENT01", "terminal_new": "TABSENT02",
         "person": "PABSENT01", "person2": "PABSENT02", "person_d": "PABSENT03", "person_e": "PABSENT04",
-        "certno": make_certno("410102", date(1966, 6, 6), 998), "certno_e": make_certno("410102", date(1967, 7, 7), 997),
+        "certno": make_certno("410102", date(1966, 6, 6), 998),
+        "certno_e": make_certno("410102", date(1967, 7, 7), 997),
         "name": "无此人", "visit": "MABSENT01", "visit2": "MABSENT02", "visit_d": "MABSENT03", "att": 987654301,
         "att2": 987654302, "att3": 987654303, "reg": 987654304, "reg_r": 987654305, "task": 987654306,
         "verification": 987654307, "setl": "SABSENT01", "setl2": "SABSENT02", "decision": 987654308,

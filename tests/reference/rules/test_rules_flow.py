@@ -20,10 +20,13 @@ def _inst(world):
 
 
 def _settlement(psn_no: str, amount: float, *, method="ssc", scene="pharmacy", at="2026-03-02T08:00:00",
-                item=("XA01AA01", "阿莫西林胶囊"), setl_id=None) -> dict:
-    return {"setl_id": setl_id or f"S{next(_ids):05d}", "psn_no": psn_no, "scene": scene, "setl_time": at,
-            "method": method, "total_amount": amount,
-            "items": [{"item_code": item[0], "item_name": item[1], "qty": 1, "amount": amount}]}
+                item=("XA01AA01", "阿莫西林胶囊"), setl_id=None, verification_id: int | None = None) -> dict:
+    s = {"setl_id": setl_id or f"S{next(_ids):05d}", "psn_no": psn_no, "scene": scene, "setl_time": at,
+         "method": method, "total_amount": amount,
+         "items": [{"item_code": item[0], "item_name": item[1], "qty": 1, "amount": amount}]}
+    if verification_id is not None:
+        s["verification_id"] = verification_id
+    return s
 
 
 def _clock(admin, at: str) -> None:
@@ -61,7 +64,11 @@ def test_in_event_refuses_a_large_purchase_without_face_and_accepts_one_with_fac
     assert v["passed"]
     accepted = inst.call("7102", _settlement(p, 1500))
     assert accepted["result"] == "accepted" and accepted["decisions"] == []
-    assert inst.call("7102", _settlement(p, 1500, method="face"))["result"] == "accepted"
+    face = inst.call("7102", _settlement(p, 1500, method="face", verification_id=v["verification_id"]))
+    assert face["result"] == "accepted" and face["decisions"] == []
+    # "face" without the verification it relies on is not a face settlement (PH-3, HD-11)
+    r = inst.send("7102", _settlement(p, 1500, method="face"))
+    assert r.infcode == 1001 and r.envelope["err_field"] == "input.verification_id"
 
 
 def test_a_settlement_id_is_reviewed_once(world):

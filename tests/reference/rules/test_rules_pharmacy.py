@@ -15,12 +15,6 @@ KEY = "PH-KEY-POPULATION-FACE"
 REPEATED = "PH-REPEATED-NO-FACE"
 REMIND_REFUSE = {"pre_event": "remind", "in_event": "refuse"}
 WINDOW = timedelta(minutes=30)
-NOT_OVER = pytest.mark.xfail(strict=True, reason=(
-    "rule bug: PH-3 and the rule's source (Zhengzhou 2023 art. 28) require face recognition for "
-    "purchases *over* 1,000 yuan, but PH-FACE-OVER-AMOUNT's description and evaluator use 'at or "
-    "above' (total_amount < threshold is the only exemption), so exactly 1,000.00 yuan is refused"))
-
-
 def _result(expected: dict[str, str]) -> str:
     return "refused" if expected else "accepted"
 
@@ -28,7 +22,7 @@ def _result(expected: dict[str, str]) -> str:
 @pytest.mark.req("PH-3", "RULE-8")
 @pytest.mark.parametrize(("amount", "expected"), [
     *near_miss(OVER_AMOUNT, REMIND_REFUSE, 1000.01, 999.99, ids=("1000.01", "999.99")),
-    pytest.param(1000.00, {}, marks=[quiet(OVER_AMOUNT), NOT_OVER], id="1000.00"),
+    pytest.param(1000.00, {}, marks=quiet(OVER_AMOUNT), id="1000.00"),  # "over" 1,000: exactly 1,000 needs none
 ])
 def test_a_card_purchase_over_1000_yuan_needs_a_face_check(env, amount, expected):
     seen = card_purchase(env, amount)
