@@ -231,12 +231,6 @@ def query(ctx: Ctx, inp: RegQueryIn) -> RegListOut:
     if not code:
         raise InvalidField("name the institution or the registration", field="input.fixmedins_code")
     ctx.require_institution(code, field="input.fixmedins_code")
-    sql, params = "SELECT reg_id FROM special_registrations WHERE institution_code=?", [code]
-    if inp.scene is not None:
-        sql += " AND scene=?"
-        params.append(inp.scene.value)
-    if inp.status is not None:
-        sql += " AND status=?"
-        params.append(inp.status.value)
-    rows = ctx.db.all(sql + " ORDER BY reg_id LIMIT ?", [*params, inp.limit])
+    rows = svc.find(ctx.db, code, scene=inp.scene.value if inp.scene is not None else None,
+                    status=inp.status.value if inp.status is not None else None, limit=inp.limit)
     return RegListOut(registrations=[_reg_out(svc.get(ctx.db, r["reg_id"])) for r in rows])

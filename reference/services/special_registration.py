@@ -370,3 +370,15 @@ def transition(db: Db, *, reg_id: int, to: str, by: str, role: str, now: datetim
     db.execute(f"UPDATE special_registrations SET {cols} WHERE reg_id=?", (*sets.values(), reg_id))
     _event(db, reg_id, src, to, by, role, at, note)
     return get(db, reg_id)
+
+
+def find(db: Db, institution_code: str, *, scene: str | None, status: str | None, limit: int) -> list[dict]:
+    """An institution's registrations (ids), oldest first, optionally of one scene and status."""
+    sql, params = "SELECT reg_id FROM special_registrations WHERE institution_code=?", [institution_code]
+    if scene is not None:
+        sql += " AND scene=?"
+        params.append(scene)
+    if status is not None:
+        sql += " AND status=?"
+        params.append(status)
+    return db.all(sql + " ORDER BY reg_id LIMIT ?", [*params, limit])
