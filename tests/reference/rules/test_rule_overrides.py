@@ -63,3 +63,21 @@ def test_the_shipped_village_clinic_override_needs_three_late_reports(env):
     assert two.hits == {"post_event": {}}
     three = late_fault_reports(env, LATE, site=clinic, reports=3)
     assert three.hits == {"post_event": {FAULT: "suspicion"}} and three.subjects == {FAULT: [clinic.code]}
+
+
+@pytest.mark.req("RULE-2", "RULE-1", "PH-5")
+@pytest.mark.xfail(strict=True, reason=(
+    "rule bug: engine.run_post_event fetches a composite's component hits over the *default* "
+    "window_days (rule.resolve(None)) and only then narrows per institution, so an override that "
+    "widens the window for some institutions never sees the older hits"))
+@fires("PH-REPEATED-NO-FACE", "post_event")
+def test_a_wider_composite_window_for_pharmacies_counts_their_older_hits(env):
+    env.publish([{"rule_id": "PH-REPEATED-NO-FACE", "overrides": [
+        {"when": {"institution_type": "retail_pharmacy"}, "params": {"window_days": 60}}]}])
+    site = env.pharmacy
+    assert env.params("PH-REPEATED-NO-FACE", site)["window_days"] == 60
+    for at in ("2026-03-02T09:00:00", "2026-03-20T09:00:00", "2026-03-25T09:00:00"):
+        env.set_clock(at)
+        assert env.settle(site, env.person(site), 1200, scene="pharmacy").result == "refused"
+    env.set_clock("2026-04-15T02:00:00")  # the first hit is 44 days back: outside 30, inside 60
+    assert env.post_event("2026-04-15", "2026-04-15").of("PH-REPEATED-NO-FACE") == {"post_event": "suspicion"}
