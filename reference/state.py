@@ -57,4 +57,7 @@ def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
     ensure_region(state)
     with store.write() as db:
         ensure_baseline(db, state.clock.now().isoformat(timespec="seconds"))
+    # GEN-5: a crash between an erasure's commit and its log purge (2003) would leave the erased
+    # template's old page images in the write-ahead log; nothing reads the log yet, so empty it.
+    store.db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return state
