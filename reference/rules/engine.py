@@ -192,8 +192,10 @@ def run_post_event(db: Db, rs: RuleSet, start: datetime, end: datetime, *, now: 
     for rule in rs.active("post_event"):
         if rule.composite is None:
             continue
-        default_params = rule.resolve(None)
-        since = (end - timedelta(days=default_params["window_days"])).isoformat(timespec="seconds")
+        # The widest window any institution has (default or an override): each group narrows it below.
+        widest = max([rule.resolve(None)["window_days"],
+                      *(o.params["window_days"] for o in rule.overrides if "window_days" in o.params)])
+        since = (end - timedelta(days=widest)).isoformat(timespec="seconds")
         if component_hits is None:
             hits = _component_hits(db, rule.composite.of, since, end.isoformat(timespec="seconds"))
         else:

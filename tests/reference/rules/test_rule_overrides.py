@@ -66,10 +66,6 @@ def test_the_shipped_village_clinic_override_needs_three_late_reports(env):
 
 
 @pytest.mark.req("RULE-2", "RULE-1", "PH-5")
-@pytest.mark.xfail(strict=True, reason=(
-    "rule bug: engine.run_post_event fetches a composite's component hits over the *default* "
-    "window_days (rule.resolve(None)) and only then narrows per institution, so an override that "
-    "widens the window for some institutions never sees the older hits"))
 @fires("PH-REPEATED-NO-FACE", "post_event")
 def test_a_wider_composite_window_for_pharmacies_counts_their_older_hits(env):
     env.publish([{"rule_id": "PH-REPEATED-NO-FACE", "overrides": [
