@@ -21,7 +21,7 @@ import yaml
 from reference.errors import Forbidden, InvalidField, InvalidState, NotFound
 from reference.paths import INTERFACE_SPEC
 from reference.scope import Scope
-from reference.store import Db
+from reference.store import Db, equal_filters
 
 if TYPE_CHECKING:
     from reference.rules.engine import Decision
@@ -101,12 +101,9 @@ def find(db: Db, scope: Scope, *, status: str | None, rule_id: str | None, insti
          lead_id: int | None, limit: int) -> list[dict[str, Any]]:
     """Leads in `scope` (their district), highest risk first, filtered by the given fields."""
     where, params = scope.where_district("district_code")
-    for col, val in (("status", status), ("rule_id", rule_id), ("institution_code", institution_code),
-                     ("lead_id", lead_id)):
-        if val is not None:
-            where += f" AND {col}=?"
-            params.append(val)
-    return db.all(f"SELECT * FROM leads WHERE 1=1{where} ORDER BY risk_score DESC, lead_id LIMIT ?", [*params, limit])
+    more, values = equal_filters(status=status, rule_id=rule_id, institution_code=institution_code, lead_id=lead_id)
+    return db.all(f"SELECT * FROM leads WHERE 1=1{where}{more} ORDER BY risk_score DESC, lead_id LIMIT ?",
+                  [*params, *values, limit])
 
 
 def transition(db: Db, *, lead_id: int, to: str, by: str, role: str, now: datetime, note: str | None = None,

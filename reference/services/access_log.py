@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from reference.scope import Scope
-from reference.store import Db
+from reference.store import Db, equal_filters
 
 
 def record(db: Db, *, at: str, principal_id: str, role: str, infno: str, msgid: str, psn_no: str,
@@ -32,10 +32,5 @@ def entries(db: Db, scope: Scope, *, psn_no: str | None, principal_id: str | Non
     if scope.level != "city":
         sql += " AND principal_id IN (SELECT id FROM principals WHERE district_code=?)"
         params.append(scope.district_code)
-    if psn_no:
-        sql += " AND psn_no=?"
-        params.append(psn_no)
-    if principal_id:
-        sql += " AND principal_id=?"
-        params.append(principal_id)
-    return db.all(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
+    where, more = equal_filters(psn_no=psn_no or None, principal_id=principal_id or None)
+    return db.all(sql + where + " ORDER BY id DESC LIMIT ?", [*params, *more, limit])

@@ -32,7 +32,7 @@ from reference.rules.params import rule_params
 from reference.scope import Scope
 from reference.services import day_end
 from reference.services import special_registration as sr
-from reference.store import Db
+from reference.store import Db, equal_filters
 
 DAILY_RULE = "INP-DAILY-FACE-CHECK"
 
@@ -139,14 +139,9 @@ def institutions_with_visits(db: Db, scope: Scope, day: date) -> list[str]:
 
 def list_visits(db: Db, institution_code: str, *, status: str | None, mdtrt_id: str | None,
                 limit: int) -> list[dict[str, Any]]:
-    sql, params = "SELECT * FROM inpatient_visits WHERE institution_code=?", [institution_code]
-    if status:
-        sql += " AND status=?"
-        params.append(status)
-    if mdtrt_id:
-        sql += " AND mdtrt_id=?"
-        params.append(mdtrt_id)
-    return db.all(sql + " ORDER BY adm_time, mdtrt_id LIMIT ?", [*params, limit])
+    where, params = equal_filters(status=status or None, mdtrt_id=mdtrt_id or None)
+    return db.all(f"SELECT * FROM inpatient_visits WHERE institution_code=?{where} ORDER BY adm_time, mdtrt_id"
+                  " LIMIT ?", [institution_code, *params, limit])
 
 
 # --- day end (reference.services.day_end) -----------------------------------------------------

@@ -43,7 +43,7 @@ from reference.errors import Conflict, Forbidden, InvalidField, InvalidState, No
 from reference.paths import INTERFACE_SPEC
 from reference.scope import Scope
 from reference.services.scene_registry import SceneRegistry
-from reference.store import Db
+from reference.store import Db, equal_filters
 
 WORKFLOW_FILE = INTERFACE_SPEC / "special_registration" / "workflow.yaml"
 FINAL_STATES = frozenset({"approved", "rejected_final"})
@@ -374,11 +374,6 @@ def transition(db: Db, *, reg_id: int, to: str, by: str, role: str, now: datetim
 
 def find(db: Db, institution_code: str, *, scene: str | None, status: str | None, limit: int) -> list[dict]:
     """An institution's registrations (ids), oldest first, optionally of one scene and status."""
-    sql, params = "SELECT reg_id FROM special_registrations WHERE institution_code=?", [institution_code]
-    if scene is not None:
-        sql += " AND scene=?"
-        params.append(scene)
-    if status is not None:
-        sql += " AND status=?"
-        params.append(status)
-    return db.all(sql + " ORDER BY reg_id LIMIT ?", [*params, limit])
+    where, params = equal_filters(scene=scene, status=status)
+    return db.all(f"SELECT reg_id FROM special_registrations WHERE institution_code=?{where} ORDER BY reg_id LIMIT ?",
+                  [institution_code, *params, limit])

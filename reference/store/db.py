@@ -91,6 +91,12 @@ class Db:
         return self.conn.changes()
 
 
+def equal_filters(**columns: Any) -> tuple[str, list[Any]]:
+    """` AND col=?` for each column whose value is not None (the optional filters of a list query)."""
+    given = {c: v for c, v in columns.items() if v is not None}
+    return "".join(f" AND {c}=?" for c in given), list(given.values())
+
+
 def connect(path: Path | str, synchronous: str = "NORMAL",
             wal_autocheckpoint: int = DEFAULT_WAL_AUTOCHECKPOINT,
             cache_mib: int = DEFAULT_CACHE_MIB) -> apsw.Connection:
