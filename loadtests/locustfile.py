@@ -23,9 +23,11 @@ The seeded world comes from the file named by ``SCENEMON_LOADTEST_WORLD``. Run b
 from __future__ import annotations
 
 import itertools
+import json
+import os
 from functools import cache
 
-from locust import constant, task
+from locust import constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 from loadtests.locust_client import CapturePool, LoadWorld, LocustTerminal
@@ -37,6 +39,31 @@ _user_seq = itertools.count()
 @cache
 def world() -> LoadWorld:
     return LoadWorld.load()
+
+
+FINAL_STATS_ENV = "SCENEMON_LOADTEST_FINAL_STATS"
+
+
+def _entry(e) -> dict:
+    return {"requests": e.num_requests, "failures": e.num_failures, "rps": e.total_rps,
+            "p50_ms": e.get_response_time_percentile(0.5) if e.num_requests else None,
+            "p95_ms": e.get_response_time_percentile(0.95) if e.num_requests else None,
+            "p99_ms": e.get_response_time_percentile(0.99) if e.num_requests else None,
+            "avg_ms": e.avg_response_time if e.num_requests else None}
+
+
+@events.quitting.add_listener
+def _write_final_stats(environment, **_kw) -> None:
+    """The run's final figures, written once when Locust quits. Locust's stats CSV is rewritten
+    only every second by a greenlet of its own, which a busy machine can starve for a whole short
+    stage (the CSV then says 0 requests while the run made hundreds)."""
+    path = os.environ.get(FINAL_STATS_ENV)
+    if not path:
+        return
+    stats = environment.stats
+    rows = {e.name: _entry(e) for e in stats.entries.values()}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"rows": rows, "total": _entry(stats.total)}, f)
 
 
 class _TerminalUser(FastHttpUser):

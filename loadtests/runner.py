@@ -144,12 +144,17 @@ def run_stage(stage: Stage, world_file: Path, host: str, out: Path, *, users: in
            "-u", str(users), "-r", str(spawn), "-t", f"{max(1, round(duration))}s", "--stop-timeout", "10",
            "--csv", str(prefix), "--csv-full-history", "--html", f"{prefix}.html", "--only-summary",
            "--loglevel", "WARNING", "--exit-code-on-error", "0", stage.user_class]
-    env = {**os.environ, WORLD_ENV: str(world_file), "PYTHONPATH": str(HERE.parent)}
+    final = Path(f"{prefix}_final.json")
+    final.unlink(missing_ok=True)
+    env = {**os.environ, WORLD_ENV: str(world_file), "PYTHONPATH": str(HERE.parent),
+           "SCENEMON_LOADTEST_FINAL_STATS": str(final)}
     log(f"stage {stage.name}: {stage.user_class}, {users} users, {duration:.0f} s …")
     with open(out / f"{stage.name}.log", "wb") as f:
         proc = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, timeout=duration + 120)
     if proc.returncode != 0:
         raise RuntimeError(f"locust exited with {proc.returncode} in stage {stage.name}; see {out / stage.name}.log")
+    if final.is_file():  # written by the locustfile when Locust quits: the figures to judge
+        return json.loads(final.read_text(encoding="utf-8"))
     return read_stats(Path(f"{prefix}_stats.csv"))
 
 
