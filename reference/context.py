@@ -46,6 +46,12 @@ class Ctx:
     # Work to do once this transaction has committed (e.g. purging erased templates' bytes from
     # the write-ahead log): run by the gateway after COMMIT, never on a refusal or a replay.
     post_commit: list[Callable[[], None]] = field(default_factory=list)
+    # Warnings for the answer's warn_msg (the gateway's own come first); see `warn`.
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, text: str) -> None:
+        """Add a warning to the answer's warn_msg (the transaction still succeeds)."""
+        self.warnings.append(text)
 
     @property
     def clock(self):

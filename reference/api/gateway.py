@@ -151,6 +151,9 @@ class Gateway:
         received = self._now_str()
         started = time.perf_counter()
         msgid: str | None = None
+        # Warnings that do not stop the transaction (warn_msg): a deprecated number, fields a
+        # national-shape input does not know, a weaker signing mode; handlers add theirs (ctx.warn).
+        warnings: list[str] = []
         sender = headers.get(signing.HEADER_SENDER) or headers.get(signing.HEADER_SENDER.lower())
         try:
             if len(body) > self.state.settings.max_body_bytes:
@@ -165,9 +168,9 @@ class Gateway:
             prepared = tx.prepare(self.state, inp) if tx.prepare else None
             snapshot = self._read_phase(tx, principal, env, inp, prepared) if tx.read else None
             status, payload = self._execute(tx, principal, env, inp, prepared, body, nonce, ts, received,
-                                            snapshot=snapshot)
+                                            snapshot=snapshot, warnings=warnings)
         except E.ScenemonError as exc:
-            status, payload = exc.http_status, self._error(exc, msgid, received)
+            status, payload = exc.http_status, self._error(exc, msgid, received, warnings)
         except Exception:  # a bug: answer with 9999 and keep the msgid in the log
             log.exception("internal error sender=%s msgid=%s", sender, msgid)
             exc = E.InternalError("internal error; quote this msgid to the operator")
@@ -279,6 +282,7 @@ class Gateway:
     def _execute(
         self, tx: Transaction, p: Principal, env: RawEnvelope, inp: BaseModel, prepared: Any,
         body: bytes, nonce: str, ts: int, received: str, *, snapshot: Any = None,
+        warnings: list[str] | None = None,
     ) -> tuple[int, dict]:
         body_hash = hashlib.sha256(body).hexdigest()
         store = self.state.store
@@ -303,13 +307,13 @@ class Gateway:
                     )
                 return seen["http_status"], _rehydrate_secret(db, json.loads(seen["response"]))
             ctx = Ctx(principal=p, db=db, state=self.state, infno=tx.infno, msgid=env.msgid,
-                      prepared=prepared, snapshot=snapshot)
+                      prepared=prepared, snapshot=snapshot, warnings=list(warnings or ()))
             db.execute("SAVEPOINT handler")
             try:
                 if tx.scene is not None and p.kind in {"institution", "terminal"}:
                     monitoring.require_monitored(db, p.institution_code or "", tx.scene, ctx.now().date())
                 out = tx.handler(ctx, inp)
-                status, payload = 200, self._ok(out, env.msgid, received)
+                status, payload = 200, self._ok(out, env.msgid, received, ctx.warnings)
                 if tx.log_person_reads:
                     _log_persons_read(ctx, payload["output"])
                 db.execute("RELEASE handler")
@@ -317,7 +321,7 @@ class Gateway:
             except E.ScenemonError as exc:
                 db.execute("ROLLBACK TO handler")
                 db.execute("RELEASE handler")
-                status, payload = exc.http_status, self._error(exc, env.msgid, received)
+                status, payload = exc.http_status, self._error(exc, env.msgid, received, warnings)
             db.execute(
                 "INSERT INTO messages(sender, msgid, infno, body_sha256, http_status, response, created_at)"
                 " VALUES (?,?,?,?,?,?,?)",
@@ -332,17 +336,25 @@ class Gateway:
     def _now_str(self) -> str:
         return self.state.clock.now().strftime(INF_TIME_FORMAT)
 
-    def _ok(self, out: BaseModel, msgid: str, received: str) -> dict:
+    def _ok(self, out: BaseModel, msgid: str, received: str, warnings: list[str] | None = None) -> dict:
         return envelope_dict(
             infcode=0, inf_refmsgid=uuid.uuid4().hex, msgid=msgid, refmsg_time=received,
             respond_time=self._now_str(), output=out.model_dump(mode="json"),
+            warn_msg=_warn_msg(warnings),
         )
 
-    def _error(self, exc: E.ScenemonError, msgid: str | None, received: str) -> dict:
+    def _error(self, exc: E.ScenemonError, msgid: str | None, received: str,
+               warnings: list[str] | None = None) -> dict:
         return envelope_dict(
             infcode=exc.code, inf_refmsgid=uuid.uuid4().hex, msgid=msgid, refmsg_time=received,
             respond_time=self._now_str(), err_msg=exc.err_msg, err_field=exc.field,
+            warn_msg=_warn_msg(warnings),
         )
+
+
+def _warn_msg(warnings: list[str] | None) -> str | None:
+    """warn_msg: the warnings in the order they arose, each once, joined by '; '."""
+    return "; ".join(dict.fromkeys(warnings)) if warnings else None
 
 
 __all__ = ["Gateway", "Model"]
