@@ -8,7 +8,7 @@ Fixtures (all but `faces` are session-scoped, so the test world is built once pe
     world      the kit's own test world, created through the interface with codes unique to
                this run through the typed drivers (`device_mocks.drivers`): a district,
                institutions A and B (both monitoring the inpatient, pharmacy, hemodialysis and
-               rehab scenes from the run's business date, 1204), a certified terminal of A,
+               rehab scenes from the run's business date, 8014), a certified terminal of A,
                an uncertified terminal of A, and `world.new_person()` for fresh insured persons
     faces      synthetic face captures (`faces.capture("key")`), seeded per test
 
@@ -268,13 +268,13 @@ class World:
         return make_certno(self.district_code, born, self._rng.randrange(1, 1000))
 
     def person_input(self) -> dict[str, Any]:
-        """The input of a 1101 registration for a fresh person (not sent)."""
+        """The input of a 8001 registration for a fresh person (not sent)."""
         psn_no = self.next_psn_no()
         return {"psn_no": psn_no, "certno": self.new_certno(), "psn_name": f"测试{psn_no[-3:]}",
                 "insuplc_admdvs": self.settings.region_code}
 
     def new_person(self) -> Person:
-        """Register a fresh insured person through institution A (1101)."""
+        """Register a fresh insured person through institution A (8001)."""
         registry = self.inst_a.client.registry
         for _ in range(5):
             inp = self.person_input()
@@ -327,7 +327,7 @@ def _create_district(bureau: Client, settings: KitSettings, rng: random.Random) 
         if res.ok:
             return code
         if res.infcode != 3002:
-            raise KitSetupError(f"adding a district (1201) failed: {_describe(res)}")
+            raise KitSetupError(f"adding a district (8011) failed: {_describe(res)}")
         last = code
     assert last is not None
     return last
@@ -345,7 +345,7 @@ def build_world(settings: KitSettings, http: httpx.Client, bureau: Client) -> Wo
                      fixmedins_name=f"一致性测试医院{suffix}", inst_type="secondary_hospital", level="2A",
                      district_code=district)
         if not out.secret:
-            raise KitSetupError("1202 did not return the institution's signing secret")
+            raise KitSetupError("8012 did not return the institution's signing secret")
         return Party(code, out.secret, code, make_client(settings, code, out.secret, code, http=http))
 
     if settings.institution_code and settings.institution_secret:
@@ -366,7 +366,7 @@ def build_world(settings: KitSettings, http: httpx.Client, bureau: Client) -> Wo
                      model="CK-FaceBox", serial_no=f"CK{tag}{suffix}", cert_class="III",
                      cert_spec="NHSA-TERMINAL-V2.1", certification_id=f"NHSA-CK-{tag}{suffix}", location="一致性测试")
         if not out.secret:
-            raise KitSetupError("1301 did not return the terminal's signing secret")
+            raise KitSetupError("8101 did not return the terminal's signing secret")
         if certify:
             _setup(f"certifying terminal {suffix}", bureau.devices.terminal_certify, terminal_id=tid, approve=True)
         return Party(tid, out.secret, inst_a.fixmedins_code,
@@ -402,7 +402,7 @@ def http(config: KitSettings) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="session")
 def bureau(config: KitSettings, http: httpx.Client) -> Client:
-    """The bureau account; checked once with a ping (1001)."""
+    """The bureau account; checked once with a ping (8000)."""
     client = make_client(config, config.bureau_sender, config.bureau_secret, None, "1", http)
     _setup("the bureau account's ping", client.admin.ping)
     return client

@@ -2,7 +2,7 @@
 
     settings  = preset YAML (optional) overridden by flags; secrets from flags or env variables
     [--start-reference: a fresh reference server on a free port, stopped afterwards]
-    preflight = one signed ping (1001) with the bureau account, so a wrong URL or secret is
+    preflight = one signed ping (8000) with the bureau account, so a wrong URL or secret is
                 reported once instead of as 30 errors
     pytest    = the tests in conformance/kit/, isolated from any project pytest configuration
     reports   = JUnit XML (--junit) and JSON (--json), and a per-requirement summary on stdout
@@ -222,7 +222,7 @@ def preflight(settings: KitSettings) -> None:
 
     client = kit_plugin.make_client(settings, settings.bureau_sender, settings.bureau_secret)
     try:
-        res = client.send("1001", {})
+        res = client.send("8000", {})
     except httpx.HTTPError as exc:
         raise ConfigError(f"cannot reach {settings.base_url}: {exc}") from None
     except ValueError:

@@ -3,8 +3,8 @@
 
     c = Client("http://127.0.0.1:8700", sender="H41010200001", secret="...",
                fixmedins_code="H41010200001")
-    out = c.call("1001", {})            # → output dict; raises TxError on a coded error
-    res = c.send("1001", {})            # → TxResult (status, envelope) without raising
+    out = c.call("8000", {})            # → output dict; raises TxError on a coded error
+    res = c.send("8000", {})            # → TxResult (status, envelope) without raising
     c.admin.ping().business_time        # the typed drivers (device_mocks.drivers)
 
 A retry after a timeout or a 5xx/connection failure re-signs the *same* body (same msgid), so

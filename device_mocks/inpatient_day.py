@@ -1,12 +1,12 @@
 """A full inpatient day for one institution, played over the interface (`scenemon mock inpatient-day`).
 
 With a city-bureau account it sets up a small world (district, institution, certified terminal),
-admits patients with consent and captures them (3001, 3002), moves the business clock to the next
-day (9001 — the server needs `clock=manual`), runs the day's face checks (3005: most pass, one
-fails, one is special-registered with a treatment record, 3021/3022), issues a remote bed check
-(3011) that the terminal answers (3012, 3005), discharges one patient with the discharge
-registration (3003, 3004), closes the day (3009) and prints the findings, the leads (7301) and
-the institution's indicators (3031).
+admits patients with consent and captures them (8201, 8202), moves the business clock to the next
+day (8901 — the server needs `clock=manual`), runs the day's face checks (8205: most pass, one
+fails, one is special-registered with a treatment record, 8601/8602), issues a remote bed check
+(8211) that the terminal answers (8212, 8205), discharges one patient with the discharge
+registration (8203, 8204), closes the day (8209) and prints the findings, the leads (8811) and
+the institution's indicators (8231).
 
 It is played through the typed drivers (`device_mocks.drivers`): `run_day` over HTTP, `play_day`
 over any transport.
@@ -39,7 +39,7 @@ def run_day(base_url: str, bureau_sender: str, bureau_secret: str, *, patients: 
 def play_day(bureau: Transport, *, patients: int = 5, log: Callable[[str], None] = print,
              tag: str | None = None) -> dict[str, Any]:
     """The day, with a new world set up by `bureau` (reached over any transport). Returns the
-    institution, the day end (3009), its leads (7301) and indicators (3031), as JSON data."""
+    institution, the day end (8209), its leads (8811) and indicators (8231), as JSON data."""
     faces, rng = SyntheticFaces(), np.random.default_rng(5)
 
     def capture(key: str) -> dict:

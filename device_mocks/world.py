@@ -21,7 +21,7 @@ from device_mocks.results import TxError
 from device_mocks.transport import Transport
 from reference.idcard import make_certno
 
-#: The scenes a world's institutions monitor (1204), from the world's first business day.
+#: The scenes a world's institutions monitor (8014), from the world's first business day.
 SCENES: tuple[str, ...] = ("inpatient", "pharmacy", "hemodialysis", "rehab")
 
 
@@ -105,7 +105,7 @@ def build_world(
         name = f"测试医院{tag}-{i}"
         out = bureau.registry.institution_add(fixmedins_code=code, fixmedins_name=name,
                                               inst_type="secondary_hospital", level="2A", district_code=district)
-        his = bureau.for_account(code, _secret(out.secret, "1202"), fixmedins_code=code, opter="his01",
+        his = bureau.for_account(code, _secret(out.secret, "8012"), fixmedins_code=code, opter="his01",
                                  opter_name="住院处")
         log(f"institution {code} ({name}) registered; it received its signing secret")
         enable_scenes(bureau, code, scenes, since=today)
@@ -117,7 +117,7 @@ def build_world(
         bureau.devices.terminal_certify(terminal_id=term_id, approve=True,
                                         reason="class III, NHSA terminal spec V2.1 certificate checked")
         log(f"terminal {term_id} registered by the institution and certified by the bureau")
-        term = bureau.for_account(term_id, _secret(t.secret, "1301"), fixmedins_code=code, opter=term_id,
+        term = bureau.for_account(term_id, _secret(t.secret, "8101"), fixmedins_code=code, opter=term_id,
                                   opter_name="自助终端", opter_type="2")
         institutions[code] = Institution(code, name, his, {term_id: term})
     persons = []
@@ -133,7 +133,7 @@ def build_world(
 
 
 def enable_scenes(bureau: Transport, fixmedins_code: str, scenes: Sequence[str], *, since: str) -> None:
-    """Enable each of `scenes` for the institution from the date `since` (1204)."""
+    """Enable each of `scenes` for the institution from the date `since` (8014)."""
     for scene in scenes:
         bureau.registry.institution_scene(fixmedins_code=fixmedins_code, scene=scene, enabled=True, since=since)
 

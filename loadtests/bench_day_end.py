@@ -1,9 +1,9 @@
-"""Benchmark: the inpatient day end (3009, 住院日终) on a district of N institutions × M inpatients.
+"""Benchmark: the inpatient day end (8209, 住院日终) on a district of N institutions × M inpatients.
 
 Each institution's M in-hospital patients of an equipped department have one business day to
 judge: 70 % passed a face check that day, 10 % have a special registration, 20 % have neither (a
 finding, and a lead). The world is written straight into a fresh database (no face work), then
-one city-wide 3009 goes through the gateway in this process (signed, no HTTP framing), and the
+one city-wide 8209 goes through the gateway in this process (signed, no HTTP framing), and the
 script prints, per size:
 
 - statements: every SQL statement the request executed (apsw's exec trace on the connection),
@@ -93,8 +93,8 @@ def run(n_inst: int, m: int, variant: str) -> dict[str, float]:
         store, gateway = app.state.scenemon.store, app.state.gateway
         with store.write() as db:
             due = _world(db, n_inst, m)
-        if variant == "in write" and getattr(gateway.transactions["3009"], "read", None) is not None:
-            gateway.transactions["3009"] = dataclasses.replace(gateway.transactions["3009"], read=None)
+        if variant == "in write" and getattr(gateway.transactions["8209"], "read", None) is not None:
+            gateway.transactions["8209"] = dataclasses.replace(gateway.transactions["8209"], read=None)
         spent = {"lock": 0.0, "read": 0.0}
         phase = {"lock": 0, "read": 0}
 
@@ -111,7 +111,7 @@ def run(n_inst: int, m: int, variant: str) -> dict[str, float]:
         gateway._execute = timed("lock", gateway._execute)
         if hasattr(gw.Gateway, "_read_phase"):
             gateway._read_phase = timed("read", gateway._read_phase)
-        body = json.dumps({"infno": "3009", "msgid": f"BENCH{n_inst}x{m}", "infver": "V1.0", "opter": "bench",
+        body = json.dumps({"infno": "8209", "msgid": f"BENCH{n_inst}x{m}", "infver": "V1.0", "opter": "bench",
                            "opter_name": "基准", "opter_type": "1", "inf_time": "2026-03-04 01:00:00",
                            "input": {"day": DAY}}, ensure_ascii=False).encode()
         statements = 0
@@ -124,7 +124,7 @@ def run(n_inst: int, m: int, variant: str) -> dict[str, float]:
         conn = store.db().conn
         conn.exec_trace = count
         t0 = time.perf_counter()
-        _, payload = gateway.handle("3009", {**sign_headers("city-admin", SECRET, body)}, body)
+        _, payload = gateway.handle("8209", {**sign_headers("city-admin", SECRET, body)}, body)
         total = time.perf_counter() - t0
         conn.exec_trace = None
         assert payload["infcode"] == 0, payload

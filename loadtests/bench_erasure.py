@@ -1,19 +1,19 @@
-"""Benchmark: erasure of face templates (2003) and what it costs (GEN-5, PIPL).
+"""Benchmark: erasure of face templates (8123) and what it costs (GEN-5, PIPL).
 
-After 2003 answers, no byte of the erased templates — nor of earlier templates of the person that
+After 8123 answers, no byte of the erased templates — nor of earlier templates of the person that
 a re-enrolment replaced — may be left in the database files. The mechanism (see
 reference.face.templates): sqlite-vec zeroes a deleted row's chunk slot, `PRAGMA secure_delete=ON`
-zeroes deleted rows and freed pages, and 2003 checkpoints and truncates the write-ahead log after
+zeroes deleted rows and freed pages, and 8123 checkpoints and truncates the write-ahead log after
 its commit. This script measures, on the reference server's gateway in this process (signed
 requests, no HTTP framing):
 
 1. forensics: bytes of erased and replaced templates found by a scan of the database files
-   (main file, -wal, -shm, -journal) after 2003 — with the mechanism, and with the old behaviour
+   (main file, -wal, -shm, -journal) after 8123 — with the mechanism, and with the old behaviour
    (secure_delete OFF, no purge) for comparison; and (churn) after hundreds of enrolments,
    re-enrolments and erasures in random order, by secure_delete mode (OFF, FAST, ON);
 2. writes: what secure_delete OFF / FAST / ON costs ordinary transactions — first enrolment,
    re-enrolment (which deletes the old template) and 1:1 verification — on a recycled log;
-3. erase: the latency of 2003 (and of its purge) by how much of the log was not yet
+3. erase: the latency of 8123 (and of its purge) by how much of the log was not yet
    checkpointed when it ran;
 4. concurrent: 1:1 verifications in client threads while a bureau erases now and then: their
    latency with and without the erasures, and the commits that regrow the truncated log.
@@ -152,13 +152,13 @@ class Bench:
         return payload["output"]
 
     def enrol(self, psn: str, v: np.ndarray) -> dict:
-        return self.call(self.term, "2001", {"psn_no": psn, "capture": self.capture(v)})
+        return self.call(self.term, "8121", {"psn_no": psn, "capture": self.capture(v)})
 
     def verify(self, psn: str, v: np.ndarray) -> dict:
-        return self.call(self.term, "2002", {"psn_no": psn, "scene": "inpatient", "capture": self.capture(v)})
+        return self.call(self.term, "8122", {"psn_no": psn, "scene": "inpatient", "capture": self.capture(v)})
 
     def erase(self, psn: str) -> dict:
-        return self.call(self.bureau, "2003", {"psn_no": psn})
+        return self.call(self.bureau, "8123", {"psn_no": psn})
 
     def stored(self, psn: str) -> np.ndarray:
         """The template as the server stored it (normalised float32)."""
@@ -192,7 +192,7 @@ def secure_delete(mode: str) -> Iterator[None]:
 
 @contextmanager
 def without_purge() -> Iterator[None]:
-    """The behaviour before erasure purged the log: 2003 commits and answers, nothing more."""
+    """The behaviour before erasure purged the log: 8123 commits and answers, nothing more."""
     real = templates.purge_log
     templates.purge_log = lambda store, timeout_s: True
     try:
@@ -210,7 +210,7 @@ def _ms(values: list[float]) -> str:
 def forensics(tmp: Path, n_persons: int = 40) -> None:
     size = 512 * 4 + 512 // 8
     print(f"1. the erased person's two templates (enrolled, re-enrolled, then erased; {n_persons} persons "
-          f"enrolled) in the database files after 2003, in bytes found counting every copy (one "
+          f"enrolled) in the database files after 8123, in bytes found counting every copy (one "
           f"template's float32 and sign bits: {size} B)")
     for label, mode, purge in (("before: secure_delete OFF, no purge", "OFF", False),
                                ("FAST, log purged", "FAST", True),
@@ -355,7 +355,7 @@ def _writes_once(d: Path, mode: str, repeat: int) -> dict[str, tuple[float, floa
 
 # -- 3. erase latency ----------------------------------------------------------------------------
 def erase(tmp: Path, repeat: int) -> None:
-    print("3. latency of 2003 by the log written since the last checkpoint (verifications before it)")
+    print("3. latency of 8123 by the log written since the last checkpoint (verifications before it)")
     d = Path(tempfile.mkdtemp(dir=tmp))
     b = Bench(d, repeat + 1)
     people = b.world.persons
@@ -385,7 +385,7 @@ def erase(tmp: Path, repeat: int) -> None:
                 t0 = time.perf_counter()
                 b.erase(p)
                 totals.append(time.perf_counter() - t0)
-            print(f"   {since:>5} verifications since the last purge: 2003 {_ms(totals)}; of which purge "
+            print(f"   {since:>5} verifications since the last purge: 8123 {_ms(totals)}; of which purge "
                   f"{_ms(purge_times)}")
     finally:
         templates.purge_log = real
@@ -395,7 +395,7 @@ def erase(tmp: Path, repeat: int) -> None:
 # -- 4. concurrent requests ----------------------------------------------------------------------
 def concurrent(tmp: Path, seconds: float, threads: int, every_s: float) -> None:
     print(f"4. 1:1 verifications in {threads} client threads for {seconds:.0f} s, without and with an "
-          f"erasure every {every_s:.1f} s (enrol + 2003 by a bureau thread)")
+          f"erasure every {every_s:.1f} s (enrol + 8123 by a bureau thread)")
     for with_erasures in (False, True):
         lat, erase_lat = _concurrent_once(Path(tempfile.mkdtemp(dir=tmp)), seconds, threads,
                                           every_s if with_erasures else None)
@@ -403,7 +403,7 @@ def concurrent(tmp: Path, seconds: float, threads: int, every_s: float) -> None:
         label = "with erasures   " if with_erasures else "without erasures"
         print(f"   {label}: {len(lat) / seconds:6.0f} verifications/s, median {statistics.median(lat) * 1e3:.3f} ms,"
               f" p99 {q[989] * 1e3:.3f} ms, p99.9 {q[998] * 1e3:.3f} ms, max {lat[-1] * 1e3:.2f} ms"
-              + (f"; {len(erase_lat)} erasures, 2003 {_ms(erase_lat)}" if erase_lat else ""))
+              + (f"; {len(erase_lat)} erasures, 8123 {_ms(erase_lat)}" if erase_lat else ""))
 
 
 def _concurrent_once(d: Path, seconds: float, threads: int, every_s: float | None) -> tuple[list[float], list[float]]:

@@ -9,7 +9,7 @@ Method: the reference server's gateway runs in this process (no HTTP framing; th
 cost is the same for every transaction and is measured by `scenemon loadtest`) with the default
 dlib engine. Its three onnxruntime sessions (the MMOD detector's input pyramid — dlib's
 ``input_rgb_image_pyramid``: normalisation and the chain of resizes —, the MMOD CNN and the
-ResNet recogniser) are wrapped by a timer, so one run of signed 2002 verifications gives both
+ResNet recogniser) are wrapped by a timer, so one run of signed 8122 verifications gives both
 figures for the same requests:
 
     inference  = time inside the onnxruntime sessions (the pyramid's share is printed apart)
@@ -146,13 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     with TestClient(app, base_url="http://bench") as tc:
         w = bootstrap_world("http://bench", "city-admin", secret, http=tc, tag="BE7C41", n_persons=1)
         term, psn = w.terminal(), w.persons[0]
-        term.call("2001", {"psn_no": psn, "capture": {**kinds[next(iter(kinds))],
+        term.call("8121", {"psn_no": psn, "capture": {**kinds[next(iter(kinds))],
                                                         "liveness": {"passed": True}}})
     warm = _recycle_wal(gateway, term, psn, adapter.model_id, warm_vec, settings)
     print(f"steady state: {warm} signed verifications (embedding captures) first filled the WAL file "
           f"({settings.sqlite_wal_autocheckpoint} pages) and recycled it, as in a server that has been running")
     print(f"{args.engine} engine {adapter.model_id}{note}, onnxruntime threads {args.threads}; in-process "
-          f"gateway, median of {args.repeat} signed 2002 verifications per capture kind")
+          f"gateway, median of {args.repeat} signed 8122 verifications per capture kind")
     header = (f"{'capture':<30} {'server ms':>10} {'inference ms':>13} {'(pyramid)':>10} "
               f"{'overhead ms':>12} {'overhead':>9} {'landmark model':>15} {'overhead 3 models':>18}")
     print(header)
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             for sess in (*sessions, shape):
                 sess.seconds = 0.0
             t0 = time.perf_counter()
-            status, payload = gateway.handle("2002", headers, body)
+            status, payload = gateway.handle("8122", headers, body)
             elapsed = time.perf_counter() - t0
             if payload["infcode"] != 0 or not payload["output"]["passed"]:
                 raise RuntimeError(f"verification failed: {payload}")
@@ -255,7 +255,7 @@ def _captures(adapter, engine: str, photo: np.ndarray) -> tuple[dict[str, dict],
 
 
 def _signed(term, psn: str, capture: dict) -> tuple[dict, bytes]:
-    env = term.envelope("2002", {"psn_no": psn, "scene": "inpatient",
+    env = term.envelope("8122", {"psn_no": psn, "scene": "inpatient",
                                  "capture": {**capture, "liveness": {"passed": True}}})
     body = json.dumps(env, ensure_ascii=False).encode()
     return {**sign_headers(term.sender, term.secret, body), "content-type": "application/json"}, body
@@ -281,7 +281,7 @@ def _recycle_wal(gateway, term, psn: str, model_id: str, vector: np.ndarray, set
     largest = 0
     for n in range(1, limit + 1):
         headers, body = _signed(term, psn, capture)
-        _, payload = gateway.handle("2002", headers, body)
+        _, payload = gateway.handle("8122", headers, body)
         if payload["infcode"] != 0:
             raise RuntimeError(f"warm-up verification failed: {payload}")
         size = wal.stat().st_size if wal.exists() else 0

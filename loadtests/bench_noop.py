@@ -1,4 +1,4 @@
-"""Cost of a no-op transaction (1001 ping) over loopback on one server worker.
+"""Cost of a no-op transaction (8000 ping) over loopback on one server worker.
 
 Starts a reference server (one uvicorn worker, fresh SQLite) and measures
   1. latency: N sequential signed pings from one client → median, p95, p99;
@@ -38,11 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         with ServerProcess(env) as srv:
             with Client(srv.base_url, sender="city-admin", secret=SECRET, retries=0) as c:
                 for _ in range(100):  # warm-up
-                    c.call("1001", {})
+                    c.call("8000", {})
                 lat = []
                 for i in range(args.requests):
                     t0 = time.perf_counter()
-                    c.call("1001", {})
+                    c.call("8000", {})
                     lat.append((time.perf_counter() - t0) * 1000)
                     if i and i % 500 == 0:
                         print(f"  latency run: {i}/{args.requests}", flush=True)
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             def worker(k: int) -> None:
                 with Client(srv.base_url, sender="city-admin", secret=SECRET, retries=0) as cl:
                     while time.perf_counter() < stop:
-                        if cl.send("1001", {}).ok:
+                        if cl.send("8000", {}).ok:
                             counts[k] += 1
                         else:
                             errors[k] += 1

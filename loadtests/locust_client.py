@@ -42,7 +42,7 @@ class LoadWorld:
     persons: list[str]  # enrolled: each has a template of `model_id`
     spare_persons: list[str] = field(default_factory=list)  # registered, not enrolled
     model_id: str = "synthetic:v1"
-    has_identify: bool = False  # the server implements transaction 2004
+    has_identify: bool = False  # the server implements transaction 8124
     # terminal → the persons its institution registered and enrolled: the only ones it may verify
     # (a person is visible to the institutions linked to them, see the spec site's scope page)
     persons_by_terminal: dict[str, list[str]] = field(default_factory=dict)

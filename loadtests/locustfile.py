@@ -2,14 +2,14 @@
 
 User classes (pick them by name on Locust's command line):
 
-- `NoopUser`           — transaction 1001 (ping): the cost of a signed transaction with no work,
+- `NoopUser`           — transaction 8000 (ping): the cost of a signed transaction with no work,
                          the baseline the 1:1 throughput target is measured against;
-- `VerifyUser`         — 1:1 verification (2002) with a terminal-computed embedding: the bulk of
+- `VerifyUser`         — 1:1 verification (8122) with a terminal-computed embedding: the bulk of
                          real traffic (every inpatient daily check, every pharmacy sale); the
                          embedding travels as `embedding_b64` (float32 blob, what face SDKs emit);
 - `VerifyJsonUser`     — the same with the embedding as a JSON list of numbers (`embedding`);
-- `EnrolUser`          — enrolment (2001), re-enrolling gallery persons (replaces their template);
-- `IdentifyUser`       — 1:N identification (2004) over the seeded gallery;
+- `EnrolUser`          — enrolment (8121), re-enrolling gallery persons (replaces their template);
+- `IdentifyUser`       — 1:N identification (8124) over the seeded gallery;
 - `MixedSceneUser`     — a terminal's day: verifications across scenes, heartbeats, occasional
                          enrolments and identifications, in realistic proportions.
 
@@ -83,21 +83,21 @@ class _TerminalUser(FastHttpUser):
 
     def verify(self, scene: str = "pharmacy", impostor_share: float = 0.05) -> None:
         psn, capture = self.captures.pick(impostor_share)
-        self.terminal.send("2002", {"psn_no": psn, "scene": scene, "capture": capture}, "face-verify")
+        self.terminal.send("8122", {"psn_no": psn, "scene": scene, "capture": capture}, "face-verify")
 
     def enrol(self) -> None:
         psn, capture = self.captures.pick()
-        self.terminal.send("2001", {"psn_no": psn, "capture": capture}, "face-enrol")
+        self.terminal.send("8121", {"psn_no": psn, "capture": capture}, "face-enrol")
 
     def identify(self) -> None:
         _, capture = self.captures.pick(impostor_share=0.1)
-        self.terminal.send("2004", {"capture": capture, "k": 5}, "face-identify")
+        self.terminal.send("8124", {"capture": capture, "k": 5}, "face-identify")
 
 
 class NoopUser(_TerminalUser):
     @task
     def ping(self) -> None:
-        self.terminal.send("1001", {}, "admin-ping")
+        self.terminal.send("8000", {}, "admin-ping")
 
 
 class VerifyUser(_TerminalUser):
@@ -133,7 +133,7 @@ class MixedSceneUser(_TerminalUser):
 
     @task(2)
     def heartbeat(self) -> None:
-        self.terminal.send("1303", {"app_version": "2.1.0", "camera_ok": True, "liveness_module_ok": True},
+        self.terminal.send("8103", {"app_version": "2.1.0", "camera_ok": True, "liveness_module_ok": True},
                            "device-terminal-heartbeat")
 
     @task(1)

@@ -47,7 +47,7 @@ class Stage:
     spawn_rate: float
     duration_s: float
     slo: dict[str, Any] = field(default_factory=dict)
-    requires: str | None = None  # "identify": run only when the server has transaction 2004
+    requires: str | None = None  # "identify": run only when the server has transaction 8124
 
 
 def load_stages(path: Path = SLO_FILE) -> list[Stage]:
@@ -105,10 +105,10 @@ def seed_world(base_url: str, gallery: int, *, secret: str = SECRET, terminals: 
                 for k in chunk:
                     born = date(1940, 1, 1) + timedelta(days=k % 20000)  # (born, sequence) unique up to 20M
                     certno = make_certno(w.district, born, (k // 20000) % 1000)
-                    c.call("1101", {"psn_no": persons[k], "certno": certno, "psn_name": f"压测{k}",
+                    c.call("8001", {"psn_no": persons[k], "certno": certno, "psn_name": f"压测{k}",
                                     "insuplc_admdvs": w.district[:4] + "00"})
                     if k < gallery:
-                        t.call("2001", {"psn_no": persons[k], "capture": embedding_capture(
+                        t.call("8121", {"psn_no": persons[k], "capture": embedding_capture(
                             faces.capture(persons[k], rng), faces.model_id)})
                         by_terminal[tc.sender].append(persons[k])
 
@@ -119,7 +119,7 @@ def seed_world(base_url: str, gallery: int, *, secret: str = SECRET, terminals: 
         list(pool.map(register_and_enrol, chunks, range(len(chunks))))
     log(f"seeded {gallery} enrolled persons (+{spares} not enrolled) through {terminals} terminals "
         f"in {time.perf_counter() - t0:.1f} s")
-    probe = term_clients[0].send("2004", {"capture": embedding_capture(faces.capture(persons[0], rng=np.random
+    probe = term_clients[0].send("8124", {"capture": embedding_capture(faces.capture(persons[0], rng=np.random
                                                                                       .default_rng(1)),
                                                                         faces.model_id), "k": 1})
     world = LoadWorld(
@@ -279,7 +279,7 @@ def run(*, gallery: int, out: Path, slo_file: Path = SLO_FILE, only: list[str] |
         checks: list[Check] = []
         for st in stages:
             if st.requires == "identify" and not world.has_identify:
-                log(f"stage {st.name}: skipped (the server has no transaction 2004)")
+                log(f"stage {st.name}: skipped (the server has no transaction 8124)")
                 continue
             cpu0, locust0 = _cpu_seconds(srv.proc.pid), _children_cpu_seconds()
             stats[st.name] = run_stage(st, world_file, srv.base_url, out, users=users, duration_s=duration_s, log=log)

@@ -21,10 +21,10 @@ CST = timezone(timedelta(hours=8), name="CST")
 # year's review) and stored times are ISO texts with four-digit years; 2000-2099 keeps every such
 # sum far inside Python's years 1-9999, and covers any business a test or simulation needs (the
 # smart-monitoring programme itself dates from 2019). A manual clock set outside it is refused
-# (1001) rather than letting a later transaction overflow.
+# (1001 invalid_field) rather than letting a later transaction overflow.
 EARLIEST = datetime(2000, 1, 1, tzinfo=CST)
 LATEST = datetime(2099, 12, 31, 23, 59, 59, 999999, tzinfo=CST)
-# The largest single step of transaction 9001: 100 years (36,525 days) — the whole span above.
+# The largest single step of transaction 8901: 100 years (36,525 days) — the whole span above.
 MAX_ADVANCE_SECONDS = 36_525 * 86_400
 
 
@@ -66,7 +66,7 @@ class ManualClock:
             self._now = self._now + delta
 
     def catch_up(self, when: datetime) -> None:
-        """Move to `when` if that is later; otherwise do nothing. Used after a committed 9001,
+        """Move to `when` if that is later; otherwise do nothing. Used after a committed 8901,
         whose follow-ups may run out of order when two run at once: the latest time wins."""
         when = to_cst(when)
         with self._lock:

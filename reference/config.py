@@ -77,13 +77,13 @@ class Settings(BaseSettings):
     region_name: str = Field("郑州市", description="Display name of the city")
     clock: Literal["system", "manual"] = Field(
         "system",
-        description="'manual' lets a test or the simulator set business time (transaction 9001)",
+        description="'manual' lets a test or the simulator set business time (transaction 8901)",
     )
     clock_start: str | None = Field(
         None,
         description=(
             "ISO time (CST if naive) a manual clock starts at on a fresh database. A manual clock "
-            "stores its time (transaction 9001) and, on a restart, resumes from it; a later "
+            "stores its time (transaction 8901) and, on a restart, resumes from it; a later "
             "clock_start then moves it forward, an earlier one is ignored (business time never moves "
             f"backwards). Unset on a fresh database: the current real time. Within {EARLIEST:%Y-%m-%d} … "
             f"{LATEST:%Y-%m-%d}."
@@ -150,7 +150,7 @@ class Settings(BaseSettings):
         ge=1,
         le=4096,
         description=(
-            "1:N search (2004, enrolment de-duplication): how many templates the coarse Hamming scan "
+            "1:N search (8124, enrolment de-duplication): how many templates the coarse Hamming scan "
             "over bit vectors passes on to exact cosine re-scoring. More finds the exact top-k more "
             "often at the cost of reading more float vectors; see docs/face-search.md for recall "
             "and latency measured at 100k and 1M templates."
@@ -159,9 +159,9 @@ class Settings(BaseSettings):
     face_erase_purge_timeout_s: float = Field(
         10.0, ge=0, le=600,
         description=(
-            "Erasure (2003) answers once the write-ahead log is checkpointed and truncated, so that no "
+            "Erasure (8123) answers once the write-ahead log is checkpointed and truncated, so that no "
             "byte of the erased templates is left on disk (GEN-5). Readers of a snapshot older than the "
-            "erasure hold the log until they finish; 2003 waits for them at most this many seconds, "
+            "erasure hold the log until they finish; 8123 waits for them at most this many seconds, "
             "then answers and the purge goes on in the background (a warning is logged)."
         ),
     )
@@ -175,7 +175,7 @@ class Settings(BaseSettings):
     attachment_max_bytes: int = Field(
         2 * 1024 * 1024,
         description=(
-            "Largest attachment (special-registration material, 3021) accepted, in bytes after "
+            "Largest attachment (special-registration material, 8601) accepted, in bytes after "
             "base64 decoding; larger uploads are refused with 1001 naming input.content_b64"
         ),
     )

@@ -43,7 +43,7 @@ def _pharmacy(his, terminal, buyer: str, capture) -> None:
     (PH-FACE-OVER-AMOUNT, threshold 1,000 yuan); after a passed face check it is accepted."""
 
     def settle(setl_id: str) -> dict:
-        return his.call("7102", {
+        return his.call("8712", {
             "setl_id": setl_id, "psn_no": buyer, "scene": "pharmacy", "setl_time": DEMO_START, "method": "ssc",
             "total_amount": 1500.0,
             "items": [{"item_code": "XA10BA02", "item_name": "盐酸二甲双胍缓释片", "qty": 10, "amount": 1500.0}]})
@@ -52,8 +52,8 @@ def _pharmacy(his, terminal, buyer: str, capture) -> None:
     out = settle("DEMO-S1")
     why = "; ".join(f"{d['rule_id']}: {d['message']}" for d in out["decisions"])
     print(f"    in-event review: {out['result']} ({why})")
-    terminal.call("2001", {"psn_no": buyer, "capture": capture(buyer)})
-    v = terminal.call("2002", {"psn_no": buyer, "scene": "pharmacy", "capture": capture(buyer)})
+    terminal.call("8121", {"psn_no": buyer, "capture": capture(buyer)})
+    v = terminal.call("8122", {"psn_no": buyer, "scene": "pharmacy", "capture": capture(buyer)})
     print(f"• {buyer} enrols and passes a face check at the counter (passed={v['passed']})")
     out = settle("DEMO-S2")
     print(f"    the same purchase again: {out['result']}")
@@ -94,28 +94,28 @@ def run_demo(workdir: Path | None = None, keep: bool = False, model_dir: Path | 
             rng = np.random.default_rng(7)
             patient, stranger = world.persons
             print(f"• Terminal {terminal.sender} sends its heartbeat")
-            terminal.call("1303", {"app_version": "2.1.0", "camera_ok": True, "liveness_module_ok": True})
+            terminal.call("8103", {"app_version": "2.1.0", "camera_ok": True, "liveness_module_ok": True})
             print(f"• Patient {patient} enrols a face on the terminal (synthetic embedding, not a real face)")
 
             def capture(who: str) -> dict:
                 return {"embedding": faces.capture(who, rng).tolist(), "embedding_model": faces.model_id,
                         "quality": 0.92, "liveness": {"passed": True, "score": 0.98, "method": "ir"}}
 
-            out = terminal.call("2001", {"psn_no": patient, "capture": capture(patient)})
+            out = terminal.call("8121", {"psn_no": patient, "capture": capture(patient)})
             print(f"    template {out['template_id']} stored for model {out['model_id']}")
-            out = terminal.call("2002", {"psn_no": patient, "scene": "inpatient", "capture": capture(patient)})
+            out = terminal.call("8122", {"psn_no": patient, "scene": "inpatient", "capture": capture(patient)})
             print(f"• The same patient verifies: passed={out['passed']} "
                   f"(score {out['score']:.3f}, threshold {out['threshold']})")
-            out = terminal.call("2002", {"psn_no": patient, "scene": "inpatient", "capture": capture(stranger)})
+            out = terminal.call("8122", {"psn_no": patient, "scene": "inpatient", "capture": capture(stranger)})
             print(f"• Someone else claims to be {patient}: passed={out['passed']} (score {out['score']:.3f})")
-            env_ = terminal.envelope("1303", {"app_version": "2.1.0", "camera_ok": True, "liveness_module_ok": True})
+            env_ = terminal.envelope("8103", {"app_version": "2.1.0", "camera_ok": True, "liveness_module_ok": True})
             a, b = terminal.send_envelope(env_), terminal.send_envelope(env_)
             print(f"• A retried message (same msgid) gets the original answer: {a.envelope == b.envelope}")
             other = list(world.institutions.values())[1]
-            r = hospital.client.send("1203", {"fixmedins_code": other.code})
+            r = hospital.client.send("8013", {"fixmedins_code": other.code})
             print(f"• Hospital {hospital.code} tries to read hospital {other.code}: "
                   f"refused with infcode {r.infcode} ({r.envelope['err_msg']})")
-            log = world.bureau.call("9002", {"psn_no": patient})["entries"]
+            log = world.bureau.call("8902", {"psn_no": patient})["entries"]
             print(f"• The access log holds {len(log)} entries for {patient} (who read or changed their data)")
             _pharmacy(hospital.client, terminal, stranger, capture)
             print("• An inpatient day at a new hospital (the same as `scenemon mock inpatient-day`)")

@@ -10,10 +10,10 @@ Every sender has one `Scope`, derived from its account (`Scope.of(principal)`):
     institution   an institution and its terminals                 itself            linked to it
 
 A person is *linked* to an institution (`person_links`) by an event that leaves a record there:
-registering the person (1101), reading their ID card at the counter (1102 by `certno` with the
-name on the card), an admission (3001), a settlement (7102) or a face enrolment (2001/3002).
+registering the person (8001), reading their ID card at the counter (8002 by `certno` with the
+name on the card), an admission (8201), a settlement (8712) or a face enrolment (8121/8202).
 Those transactions name a person by number and create the link; every other read or action on a
-person (1102 by `psn_no`, 1:1 verification, visits, pre-event checks, …) needs it. Later scenes
+person (8002 by `psn_no`, 1:1 verification, visits, pre-event checks, …) needs it. Later scenes
 add their own link sources (`LINK_SOURCES`).
 
 Scope is rendered into the SQL of every read, list and write through this module's helpers, and
@@ -22,7 +22,7 @@ an object outside the caller's scope is refused exactly like an object that does
 2006 (out of scope) left is an envelope whose `fixmedins_code` is not the sender's own: that is
 about the sender itself, not about data.
 
-Writes that change a person for every institution (flags that rules read, 1103) need more than
+Writes that change a person for every institution (flags that rules read, 8003) need more than
 visibility: a district user may change only persons insured in its district (`person_for_write`).
 """
 
@@ -45,11 +45,11 @@ INSTITUTION_ROLES = frozenset({"institution", "terminal"})
 
 #: Where a person–institution link can come from (person_links.source), with its meaning.
 LINK_SOURCES: dict[str, str] = {
-    "registration": "the institution registered the person (1101)",
-    "card_read": "the institution read the person's ID card: 1102 by certno with the name on the card",
-    "admission": "an inpatient admission (3001)",
-    "settlement": "a settlement submitted for review (7102)",
-    "enrolment": "a face template enrolled by the institution (2001, 3002)",
+    "registration": "the institution registered the person (8001)",
+    "card_read": "the institution read the person's ID card: 8002 by certno with the name on the card",
+    "admission": "an inpatient admission (8201)",
+    "settlement": "a settlement submitted for review (8712)",
+    "enrolment": "a face template enrolled by the institution (8121, 8202)",
 }
 
 #: The per-role table shown on the spec site (role → level, institutions, persons, notes).
@@ -57,11 +57,11 @@ ROLE_TABLE: tuple[tuple[str, str, str, str, str], ...] = (
     ("city_bureau", "city", "every institution", "every person", "Rules, releases, plans for the whole city."),
     ("district_bureau", "district", "the institutions of its district",
      "persons insured in its district or linked to one of its institutions",
-     "Person flags (1103) and erasure (2003) only for persons insured in / templates enrolled in its district."),
+     "Person flags (8003) and erasure (8123) only for persons insured in / templates enrolled in its district."),
     ("agency", "city or district", "all, or those of its district", "as the level says",
      "An account without a district is city-wide."),
     ("audit_centre", "city or district", "all, or those of its district", "as the level says",
-     "The access log (9002) of a district account lists the reads and writes made by senders of its district."),
+     "The access log (8902) of a district account lists the reads and writes made by senders of its district."),
     ("ops_vendor", "city", "every institution (terminals and fault tickets)", "none",
      "Its roles include no transaction that reads a person."),
     ("institution", "institution", "itself", "persons linked to it",

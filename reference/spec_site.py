@@ -359,7 +359,7 @@ def page_envelope(spec: Spec) -> str:
     headers = spec.openapi.get("components", {}).get("securitySchemes", {})
     purposes = _signing_headers()
     example_req = RequestEnvelope[Empty].model_validate({
-        "infno": "1001", "msgid": "H41010200001202405061030000001", "opter": "0001",
+        "infno": "8000", "msgid": "H41010200001202405061030000001", "opter": "0001",
         "opter_name": "张三", "inf_time": "2024-05-06 10:30:00", "fixmedins_code": "H41010200001",
         "input": {},
     }).model_dump(mode="json", exclude_none=True)
@@ -398,7 +398,7 @@ def page_envelope(spec: Spec) -> str:
         "`err_field` giving its path (e.g. `input.certno`). The HTTP status mirrors the code's "
         "class, but clients should decide on `infcode`.\n"
     )
-    out.append("\n## Example\n\nA ping (1001) from an institution, and its answer (both validated "
+    out.append("\n## Example\n\nA ping (8000) from an institution, and its answer (both validated "
                "against the models when this page is built):\n\n")
     out.append("```json\n" + json.dumps(example_req, ensure_ascii=False, indent=2) + "\n```\n\n")
     out.append("```json\n" + json.dumps(example_resp, ensure_ascii=False, indent=2) + "\n```\n")
@@ -551,7 +551,7 @@ def page_transactions_tag(spec: Spec, tag: str) -> str:
         )
         if t.get("scene"):
             out.append(f"- **Scene**: `{t['scene']}` — institutions and terminals may send it only while the "
-                       "scene is monitored for their institution (1204); see [data scope](../scope.md)\n")
+                       "scene is monitored for their institution (8014); see [data scope](../scope.md)\n")
         for which, label, model in (("input", "Input", t["input"]), ("output", "Output", t["output"])):
             out.append(f"\n### {label} (`{which}`: `{model}`) {{#tx-{infno}-{which}}}\n\n")
             out.append(_field_table(field_rows(spec, _envelope_part(spec, op, which), types)))
@@ -679,12 +679,12 @@ def page_rules() -> str:
     out.append(
         f"Baseline release **{lib.version}** (effective {lib.effective_from}), {len(lib.rules)} rules. Every "
         "check is a rule with its parameters here; bureaus publish later releases as patches "
-        "(transactions 7003/7004, `scenemon rules diff|simulate`), and every decision records the release "
-        "and parameter values it used (7501 replays it).\n\n"
+        "(transactions 8703/8704, `scenemon rules diff|simulate`), and every decision records the release "
+        "and parameter values it used (8722 replays it).\n\n"
         "Stages: **pre_event** — a reminder the institution's system asks for before settling (`remind` "
-        "never blocks, 7101); **in_event** — settlement review (7102): `refuse` refuses a clear violation, "
-        "`suspicion` suspends the settlement for appeal (7103/7104) and raises a lead; **post_event** — "
-        "batch analysis on the business clock (7201), every hit a lead.\n\n"
+        "never blocks, 8711); **in_event** — settlement review (8712): `refuse` refuses a clear violation, "
+        "`suspicion` suspends the settlement for appeal (8713/8714) and raises a lead; **post_event** — "
+        "batch analysis on the business clock (8801), every hit a lead.\n\n"
         f"**Override precedence.** {_text(meta.get('override_precedence', ''))}\n\n")
     out.append(_table(["Rule", "Scene", "Stages → outcome", "Severity", "Requirements"], [
         [f"[{_code(r.id)}](#{r.id.lower()})<br>{_cell(r.name_en)}<br>{_cell(r.name_zh)}", r.scene,
@@ -718,7 +718,7 @@ def page_rules() -> str:
                 for o in r.overrides]))
     wf = workflow()
     out.append("\n## Lead workflow (线索流转)\n\nEvery lead of every scene moves only along these edges, "
-               "only by these roles (7302); each move is recorded.\n\n")
+               "only by these roles (8812); each move is recorded.\n\n")
     out.append(_table(["From", "To", "Roles"], [
         [f"{src} ({wf.statuses[src]['zh']})", f"{dst} ({wf.statuses[dst]['zh']})", ", ".join(sorted(roles))]
         for (src, dst), roles in wf.edges.items()]))

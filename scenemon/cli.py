@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--db", help="SQLite file (default: SCENEMON_DB_PATH, else scenemon.db in the per-user "
                                 "data directory, whatever the working directory)")
     s.add_argument("--clock", choices=["system", "manual"],
-                   help="business clock: real time, or manual (set by transaction 9001)")
+                   help="business clock: real time, or manual (set by transaction 8901)")
     s.add_argument("--clock-start", help="ISO time a manual clock starts at on a fresh database; on a restart "
                                          "the clock resumes from its stored time (a later --clock-start "
                                          "moves it forward, never back)")

@@ -45,7 +45,7 @@ def test_serve_from_an_unrelated_directory_answers_and_keeps_its_database_in_the
     with ServerProcess(env, cwd=elsewhere, log_path=tmp_path / "server.log") as srv:
         assert httpx.get(f"{srv.base_url}/healthz").json() == {"status": "ok"}
         with Client(srv.base_url, sender="city-admin", secret=ADMIN_SECRET) as admin:
-            assert admin.call("1001", {})["sender"] == "city-admin"
+            assert admin.call("8000", {})["sender"] == "city-admin"
     assert (user_data_dir() / "scenemon.db").is_file()
     assert user_data_dir().is_relative_to(tmp_path / "home")
     assert list(elsewhere.iterdir()) == []

@@ -9,29 +9,29 @@ from conformance.kit.support import expect_ok, parse_time, send
 
 def _fault(world, occurred_at: str) -> dict:
     term = world.terminal.client
-    return expect_ok(send(term, term.envelope("1304", {
+    return expect_ok(send(term, term.envelope("8104", {
         "terminal_id": world.terminal.sender, "device_kind": "camera",
         "description": "一致性测试：画面黑屏", "occurred_at": occurred_at,
     })))
 
 
 def _business_now(client) -> str:
-    return expect_ok(send(client, client.envelope("1001", {})))["business_time"]
+    return expect_ok(send(client, client.envelope("8000", {})))["business_time"]
 
 
 @pytest.mark.req("GEN-3")
 def test_fault_reported_after_24_hours_is_flagged_late(world, bureau):
     """A fault reported 23 business hours after it occurred is on time (`reported_late`
     false); one reported 25 hours after is accepted but flagged `reported_late` true. On a
-    server with a manual business clock (9001) the kit moves the clock; otherwise it dates
-    the faults back from the server's business time (1001)."""
+    server with a manual business clock (8901) the kit moves the clock; otherwise it dates
+    the faults back from the server's business time (8000)."""
     t0 = parse_time(_business_now(bureau))
-    manual = send(bureau, bureau.envelope("9001", {"advance_seconds": 0})).infcode == 0
+    manual = send(bureau, bureau.envelope("8901", {"advance_seconds": 0})).infcode == 0
     if manual:
         occurred = t0.isoformat(timespec="seconds")
-        expect_ok(send(bureau, bureau.envelope("9001", {"advance_seconds": 23 * 3600})))
+        expect_ok(send(bureau, bureau.envelope("8901", {"advance_seconds": 23 * 3600})))
         on_time = _fault(world, occurred)
-        expect_ok(send(bureau, bureau.envelope("9001", {"advance_seconds": 2 * 3600})))
+        expect_ok(send(bureau, bureau.envelope("8901", {"advance_seconds": 2 * 3600})))
         late = _fault(world, occurred)
     else:
         on_time = _fault(world, (t0 - timedelta(hours=23)).isoformat(timespec="seconds"))

@@ -15,6 +15,6 @@ def test_malformed_envelope_field_is_refused_with_1001(world, field, value):
     """An envelope whose `inf_time`, `msgid` or `opter_type` breaks its format is refused with
     1001 (HTTP 422) and err_field names that field."""
     client = world.inst_a.client
-    env = client.envelope("1001", {})
+    env = client.envelope("8000", {})
     env[field] = value
-    expect_error(post(client, "1001", body_of(env)), 1001, field=field)
+    expect_error(post(client, "8000", body_of(env)), 1001, field=field)

@@ -11,6 +11,6 @@ def test_missing_envelope_field_is_refused_with_1001(world, missing):
     """An envelope that lacks `msgid`, `inf_time` or `opter` is refused with 1001 (HTTP 422)
     and err_field names the missing field."""
     client = world.inst_a.client
-    env = client.envelope("1001", {})
+    env = client.envelope("8000", {})
     del env[missing]
-    expect_error(post(client, "1001", body_of(env)), 1001, field=missing)
+    expect_error(post(client, "8000", body_of(env)), 1001, field=missing)

@@ -12,12 +12,12 @@ RETRIES = 8
 
 @pytest.mark.req("GEN-2", "GEN-5")
 def test_concurrent_retries_get_one_answer_and_one_effect(world, bureau, config):
-    """Eight copies of one person registration (1101, same msgid and body, each signed with
+    """Eight copies of one person registration (8001, same msgid and body, each signed with
     its own nonce) sent at the same moment all get the same successful answer, and the person
     is written once."""
     inst = world.inst_a
     inp = world.person_input()
-    body = body_of(inst.client.envelope("1101", inp))
+    body = body_of(inst.client.envelope("8001", inp))
     barrier = threading.Barrier(RETRIES)
     answers: list[Answer | BaseException] = [None] * RETRIES  # type: ignore[list-item]
 
@@ -26,7 +26,7 @@ def test_concurrent_retries_get_one_answer_and_one_effect(world, bureau, config)
             client = world.client(inst.sender, inst.secret, inst.fixmedins_code, http=http)
             try:
                 barrier.wait(timeout=30)
-                answers[i] = Answer(client.post_raw("1101", body))
+                answers[i] = Answer(client.post_raw("8001", body))
             except BaseException as exc:  # reported below with the others
                 answers[i] = exc
 
@@ -45,6 +45,6 @@ def test_concurrent_retries_get_one_answer_and_one_effect(world, bureau, config)
         assert (a.status, a.envelope) == (first.status, first.envelope), (
             f"concurrent retries got different answers:\n{first.envelope}\n{a.envelope}"
         )
-    log = expect_ok(send(bureau, bureau.envelope("9002", {"psn_no": inp["psn_no"]})))
-    writes = [e for e in log.get("entries") or [] if e.get("infno") == "1101"]
+    log = expect_ok(send(bureau, bureau.envelope("8902", {"psn_no": inp["psn_no"]})))
+    writes = [e for e in log.get("entries") or [] if e.get("infno") == "8001"]
     assert len(writes) == 1, f"the person was written {len(writes)} times: {writes}"

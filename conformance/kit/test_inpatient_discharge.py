@@ -8,17 +8,17 @@ from conformance.kit.support import expect_error, expect_ok, send
 
 @pytest.mark.req("INP-2")
 def test_discharge_registration_on_the_day_and_missing_one_is_a_finding(world, bureau, faces):
-    """After the HIS uploads the discharge (3003), a passed face verification on a terminal
-    (3004) records the discharge registration that day; a patient discharged without one is a
-    finding of rule INP-DISCHARGE-SAME-DAY at that day's day end (3009)."""
+    """After the HIS uploads the discharge (8203), a passed face verification on a terminal
+    (8204) records the discharge registration that day; a patient discharged without one is a
+    finding of rule INP-DISCHARGE-SAME-DAY at that day's day end (8209)."""
     ip = Inpatient(world, bureau, faces)
     ip.require_manual_clock()
     done, done_psn = ip.admit()
     missed, _ = ip.admit()
     t = ip.next_day()
     for m in (done, missed):
-        expect_ok(send(ip.inst, ip.inst.envelope("3003", {"mdtrt_id": m, "dscg_time": t.isoformat()})))
-    out = expect_ok(send(ip.term, ip.term.envelope("3004", {"mdtrt_id": done, "psn_no": done_psn,
+        expect_ok(send(ip.inst, ip.inst.envelope("8203", {"mdtrt_id": m, "dscg_time": t.isoformat()})))
+    out = expect_ok(send(ip.term, ip.term.envelope("8204", {"mdtrt_id": done, "psn_no": done_psn,
                                                             "capture": faces.capture(done_psn)})))
     assert out["registered"] is True and out["visit"]["dscg_registered_at"].startswith(t.date().isoformat()), out
     ip.next_day(hour=1)
@@ -29,20 +29,20 @@ def test_discharge_registration_on_the_day_and_missing_one_is_a_finding(world, b
 
 @pytest.mark.req("INP-2", "INP-3")
 def test_face_check_of_a_discharged_patient_is_refused_with_3004(world, bureau, faces):
-    """Once discharged (3003), the patient's face checks (3005) are refused with 3004 naming
+    """Once discharged (8203), the patient's face checks (8205) are refused with 3004 naming
     `input.mdtrt_id`."""
     ip = Inpatient(world, bureau, faces)
     mdtrt, psn = ip.admit()
-    expect_ok(send(ip.inst, ip.inst.envelope("3003", {"mdtrt_id": mdtrt,
+    expect_ok(send(ip.inst, ip.inst.envelope("8203", {"mdtrt_id": mdtrt,
                                                       "dscg_time": ip.now().isoformat(timespec="seconds")})))
     expect_error(ip.check(mdtrt, psn), 3004, "input.mdtrt_id")
 
 
 @pytest.mark.req("INP-2")
 def test_discharge_registration_before_the_discharge_is_refused_with_3004(world, bureau, faces):
-    """A discharge registration (3004) for a visit the HIS has not discharged is refused with
+    """A discharge registration (8204) for a visit the HIS has not discharged is refused with
     3004 naming `input.mdtrt_id`."""
     ip = Inpatient(world, bureau, faces)
     mdtrt, psn = ip.admit()
-    ans = send(ip.term, ip.term.envelope("3004", {"mdtrt_id": mdtrt, "psn_no": psn, "capture": faces.capture(psn)}))
+    ans = send(ip.term, ip.term.envelope("8204", {"mdtrt_id": mdtrt, "psn_no": psn, "capture": faces.capture(psn)}))
     expect_error(ans, 3004, "input.mdtrt_id")

@@ -8,7 +8,7 @@ from conformance.kit.support import expect_error, expect_ok, send
 
 @pytest.mark.req("INP-7", "SUP-2")
 def test_indicators_count_closed_days_and_rates_are_within_0_and_1(world, bureau, faces):
-    """After a day end (3009) with one checked and one unchecked patient, the indicators (3031)
+    """After a day end (8209) with one checked and one unchecked patient, the indicators (8231)
     of institution A count the due patient-days, give rates in [0, 1] and rank it with a score."""
     ip = Inpatient(world, bureau, faces)
     ip.require_manual_clock()
@@ -18,7 +18,7 @@ def test_indicators_count_closed_days_and_rates_are_within_0_and_1(world, bureau
     ip.next_day(hour=0)
     expect_ok(ip.day_end(t.date().isoformat()))
     day = t.date().isoformat()
-    out = expect_ok(send(bureau, bureau.envelope("3031", {"start": day, "end": day, "fixmedins_code": ip.code})))
+    out = expect_ok(send(bureau, bureau.envelope("8231", {"start": day, "end": day, "fixmedins_code": ip.code})))
     (row,) = out["ranking"]
     assert row["daily_due"] >= 2 and row["daily_compliant"] >= 1 and row["rank"] == 1, row
     assert row["daily_check_rate"] == pytest.approx(row["daily_compliant"] / row["daily_due"]), row
@@ -29,7 +29,7 @@ def test_indicators_count_closed_days_and_rates_are_within_0_and_1(world, bureau
 
 @pytest.mark.req("INP-7")
 def test_indicators_are_for_bureau_users_only_2005(world, bureau, faces):
-    """An institution asking for the indicators (3031) is refused with 2005."""
+    """An institution asking for the indicators (8231) is refused with 2005."""
     ip = Inpatient(world, bureau, faces)
     day = ip.now().date().isoformat()
-    expect_error(send(ip.inst, ip.inst.envelope("3031", {"start": day, "end": day})), 2005)
+    expect_error(send(ip.inst, ip.inst.envelope("8231", {"start": day, "end": day})), 2005)

@@ -5,16 +5,16 @@ Every transport has them as attributes, named by tag:
     his = Client(base_url, sender=code, secret=secret, fixmedins_code=code)   # or InProcess(...)
     visit = his.inpatient.admit(mdtrt_id="ZY1", psn_no="P1", adm_time="2026-03-02T09:00:00", ...)
     visit.status                                   # 'in_hospital' (a VisitOut)
-    bureau.admin.clock(advance_seconds=3600)       # 9001, the business clock
+    bureau.admin.clock(advance_seconds=3600)       # 8901, the business clock
     res = term.inpatient.send(term.inpatient.face_check, inp)   # the TxResult, never raises
 
-    admin                 AdminDriver                 1001, 9001, 9002
-    registry              RegistryDriver              1101–1205
-    devices               DevicesDriver               1301–1307
-    face                  FaceDriver                  2001–2005
-    inpatient             InpatientDriver             3001–3012, 3031
-    special_registration  SpecialRegistrationDriver   3021–3025
-    rules                 RulesDriver                 7001–7501
+    admin                 AdminDriver                 8000, 8901, 8902
+    registry              RegistryDriver              8001–8015
+    devices               DevicesDriver               8101–8107
+    face                  FaceDriver                  8121–8125
+    inpatient             InpatientDriver             8201–8212, 8231
+    special_registration  SpecialRegistrationDriver   8601–8605
+    rules                 RulesDriver                 8701–8722, 8801, 8811–8813
 
 A method's name is its operation id without the tag (``inpatient-face-check`` → `face_check`,
 ``device-terminal-register`` → `terminal_register`, ``leads-list`` → `leads_list`); the

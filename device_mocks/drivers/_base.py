@@ -3,9 +3,9 @@
     class InpatientDriver(SceneDriver):
         tag = "inpatient"
 
-        @tx("3001")
+        @tx("8201")
         def admit(self, inp: AdmitIn | Fields | None = None, /, **kw: Any) -> VisitOut:
-            \"\"\"3001 入院信息上传 — upload an admission.\"\"\"
+            \"\"\"8201 入院信息上传 — upload an admission.\"\"\"
             return self._call(self.admit, inp, kw)
 
 A method takes the transaction's input model, or a mapping and/or keyword arguments that are

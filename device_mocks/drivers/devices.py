@@ -23,37 +23,37 @@ from reference.scenes.devices import (
 class DevicesDriver(SceneDriver):
     tag = "devices"
 
-    @tx("1301")
+    @tx("8101")
     def terminal_register(self, inp: TerminalIn | Fields | None = None, /, **kw: Any) -> TerminalOut:
-        """1301 登记医保服务终端 — register a terminal (its signing secret is returned once)."""
+        """8101 登记医保服务终端 — register a terminal (its signing secret is returned once)."""
         return self._call(self.terminal_register, inp, kw)
 
-    @tx("1302")
+    @tx("8102")
     def terminal_certify(self, inp: CertifyIn | Fields | None = None, /, **kw: Any) -> TerminalOut:
-        """1302 终端准入审核 — confirm, refuse or disable a terminal."""
+        """8102 终端准入审核 — confirm, refuse or disable a terminal."""
         return self._call(self.terminal_certify, inp, kw)
 
-    @tx("1303")
+    @tx("8103")
     def terminal_heartbeat(self, inp: HeartbeatIn | Fields | None = None, /, **kw: Any) -> HeartbeatOut:
-        """1303 终端心跳 — a terminal's heartbeat."""
+        """8103 终端心跳 — a terminal's heartbeat."""
         return self._call(self.terminal_heartbeat, inp, kw)
 
-    @tx("1304")
+    @tx("8104")
     def fault_report(self, inp: FaultIn | Fields | None = None, /, **kw: Any) -> FaultOut:
-        """1304 设备故障报告 — report a terminal or camera fault."""
+        """8104 设备故障报告 — report a terminal or camera fault."""
         return self._call(self.fault_report, inp, kw)
 
-    @tx("1305")
+    @tx("8105")
     def fault_resolve(self, inp: ResolveIn | Fields | None = None, /, **kw: Any) -> FaultOut:
-        """1305 故障处理完成 — resolve a fault ticket."""
+        """8105 故障处理完成 — resolve a fault ticket."""
         return self._call(self.fault_resolve, inp, kw)
 
-    @tx("1306")
+    @tx("8106")
     def terminal_list(self, inp: DeviceListIn | Fields | None = None, /, **kw: Any) -> TerminalListOut:
-        """1306 查询终端 — list terminals."""
+        """8106 查询终端 — list terminals."""
         return self._call(self.terminal_list, inp, kw)
 
-    @tx("1307")
+    @tx("8107")
     def fault_list(self, inp: DeviceListIn | Fields | None = None, /, **kw: Any) -> FaultListOut:
-        """1307 查询故障工单 — list fault tickets."""
+        """8107 查询故障工单 — list fault tickets."""
         return self._call(self.fault_list, inp, kw)

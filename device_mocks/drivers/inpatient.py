@@ -33,52 +33,52 @@ from reference.scenes.inpatient import (
 class InpatientDriver(SceneDriver):
     tag = "inpatient"
 
-    @tx("3001")
+    @tx("8201")
     def admit(self, inp: AdmitIn | Fields | None = None, /, **kw: Any) -> VisitOut:
-        """3001 入院信息上传 — upload an admission, with the patient's consent."""
+        """8201 入院信息上传 — upload an admission, with the patient's consent."""
         return self._call(self.admit, inp, kw)
 
-    @tx("3002")
+    @tx("8202")
     def enrol(self, inp: EnrolVisitIn | Fields | None = None, /, **kw: Any) -> EnrolVisitOut:
-        """3002 入院身份及人脸采集 — capture identity (ID card) and face after admission."""
+        """8202 入院身份及人脸采集 — capture identity (ID card) and face after admission."""
         return self._call(self.enrol, inp, kw)
 
-    @tx("3003")
+    @tx("8203")
     def discharge(self, inp: DischargeIn | Fields | None = None, /, **kw: Any) -> VisitOut:
-        """3003 出院信息上传 — upload a discharge."""
+        """8203 出院信息上传 — upload a discharge."""
         return self._call(self.discharge, inp, kw)
 
-    @tx("3004")
+    @tx("8204")
     def discharge_register(self, inp: FaceStepIn | Fields | None = None, /, **kw: Any) -> DischargeRegisterOut:
-        """3004 出院登记（人脸核验） — discharge registration on a terminal (a face verification)."""
+        """8204 出院登记（人脸核验） — discharge registration on a terminal (a face verification)."""
         return self._call(self.discharge_register, inp, kw)
 
-    @tx("3005")
+    @tx("8205")
     def face_check(self, inp: FaceCheckIn | Fields | None = None, /, **kw: Any) -> FaceCheckOut:
-        """3005 住院人脸核验 — a daily or remote-check face verification (`task_id=` for a task)."""
+        """8205 住院人脸核验 — a daily or remote-check face verification (`task_id=` for a task)."""
         return self._call(self.face_check, inp, kw)
 
-    @tx("3006")
+    @tx("8206")
     def visit_query(self, inp: VisitQueryIn | Fields | None = None, /, **kw: Any) -> VisitListOut:
-        """3006 查询住院就诊 — query inpatient visits."""
+        """8206 查询住院就诊 — query inpatient visits."""
         return self._call(self.visit_query, inp, kw)
 
-    @tx("3009")
+    @tx("8209")
     def day_end(self, inp: DayEndIn | Fields | None = None, /, **kw: Any) -> DayEndOut:
-        """3009 住院日终 — close an ended business day: its findings become leads."""
+        """8209 住院日终 — close an ended business day: its findings become leads."""
         return self._call(self.day_end, inp, kw)
 
-    @tx("3011")
+    @tx("8211")
     def bed_check_issue(self, inp: TaskIn | Fields | None = None, /, **kw: Any) -> TaskOut:
-        """3011 下发远程查床任务 — issue a remote bed-check task."""
+        """8211 下发远程查床任务 — issue a remote bed-check task."""
         return self._call(self.bed_check_issue, inp, kw)
 
-    @tx("3012")
+    @tx("8212")
     def bed_check_query(self, inp: TaskQueryIn | Fields | None = None, /, **kw: Any) -> TaskListOut:
-        """3012 查询远程查床任务 — query remote bed-check tasks (a terminal: its open ones)."""
+        """8212 查询远程查床任务 — query remote bed-check tasks (a terminal: its open ones)."""
         return self._call(self.bed_check_query, inp, kw)
 
-    @tx("3031")
+    @tx("8231")
     def indicators(self, inp: IndicatorsIn | Fields | None = None, /, **kw: Any) -> IndicatorsOut:
-        """3031 机构指标与远程查床排名 — institution indicators and the remote-check ranking."""
+        """8231 机构指标与远程查床排名 — institution indicators and the remote-check ranking."""
         return self._call(self.indicators, inp, kw)

@@ -1,5 +1,5 @@
 """The registry (tag `registry`): insured persons, districts, institutions, their monitored
-scenes (1204) and bureau accounts."""
+scenes (8014) and bureau accounts."""
 
 from __future__ import annotations
 
@@ -25,43 +25,43 @@ from reference.scenes.registry import (
 class RegistryDriver(SceneDriver):
     tag = "registry"
 
-    @tx("1101")
+    @tx("8001")
     def person_add(self, inp: PersonIn | Fields | None = None, /, **kw: Any) -> PersonOut:
-        """1101 登记参保人员 — register an insured person."""
+        """8001 登记参保人员 — register an insured person."""
         return self._call(self.person_add, inp, kw)
 
-    @tx("1102")
+    @tx("8002")
     def person_get(self, inp: PersonQueryIn | Fields | None = None, /, **kw: Any) -> PersonOut:
-        """1102 查询参保人员 — query an insured person."""
+        """8002 查询参保人员 — query an insured person."""
         return self._call(self.person_get, inp, kw)
 
-    @tx("1103")
+    @tx("8003")
     def person_flags(self, inp: PersonFlagsIn | Fields | None = None, /, **kw: Any) -> PersonOut:
-        """1103 设置人员标识 — set a person's flags (e.g. suspected deceased)."""
+        """8003 设置人员标识 — set a person's flags (e.g. suspected deceased)."""
         return self._call(self.person_flags, inp, kw)
 
-    @tx("1201")
+    @tx("8011")
     def district_add(self, inp: DistrictIn | Fields | None = None, /, **kw: Any) -> DistrictOut:
-        """1201 新增区县 — add a district."""
+        """8011 新增区县 — add a district."""
         return self._call(self.district_add, inp, kw)
 
-    @tx("1202")
+    @tx("8012")
     def institution_add(self, inp: InstitutionIn | Fields | None = None, /, **kw: Any) -> InstitutionOut:
-        """1202 新增定点医药机构 — add a designated institution; the answer carries its signing
+        """8012 新增定点医药机构 — add a designated institution; the answer carries its signing
         secret, once."""
         return self._call(self.institution_add, inp, kw)
 
-    @tx("1203")
+    @tx("8013")
     def institution_get(self, inp: InstitutionQueryIn | Fields | None = None, /, **kw: Any) -> InstitutionOut:
-        """1203 查询定点机构 — query an institution."""
+        """8013 查询定点机构 — query an institution."""
         return self._call(self.institution_get, inp, kw)
 
-    @tx("1204")
+    @tx("8014")
     def institution_scene(self, inp: SceneIn | Fields | None = None, /, **kw: Any) -> InstitutionOut:
-        """1204 设置机构监控场景 — enable or disable a monitored scene for an institution."""
+        """8014 设置机构监控场景 — enable or disable a monitored scene for an institution."""
         return self._call(self.institution_scene, inp, kw)
 
-    @tx("1205")
+    @tx("8015")
     def user_add(self, inp: UserIn | Fields | None = None, /, **kw: Any) -> UserOut:
-        """1205 新增监管或运维账号 — add a bureau or operations account (secret returned once)."""
+        """8015 新增监管或运维账号 — add a bureau or operations account (secret returned once)."""
         return self._call(self.user_add, inp, kw)

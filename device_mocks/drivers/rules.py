@@ -39,77 +39,77 @@ from reference.scenes.rules import (
 class RulesDriver(SceneDriver):
     tag = "rules"
 
-    @tx("7001")
+    @tx("8701")
     def catalogue(self, inp: CatalogueIn | Fields | None = None, /, **kw: Any) -> CatalogueOut:
-        """7001 规则目录 — the rule catalogue."""
+        """8701 规则目录 — the rule catalogue."""
         return self._call(self.catalogue, inp, kw)
 
-    @tx("7002")
+    @tx("8702")
     def release_list(self, inp: CatalogueIn | Fields | None = None, /, **kw: Any) -> ReleaseListOut:
-        """7002 规则版本列表 — list rule releases."""
+        """8702 规则版本列表 — list rule releases."""
         return self._call(self.release_list, inp, kw)
 
-    @tx("7003")
+    @tx("8703")
     def release_draft(self, inp: DraftIn | Fields | None = None, /, **kw: Any) -> DraftOut:
-        """7003 保存规则版本草稿 — save a draft rule release."""
+        """8703 保存规则版本草稿 — save a draft rule release."""
         return self._call(self.release_draft, inp, kw)
 
-    @tx("7004")
+    @tx("8704")
     def release_publish(self, inp: VersionIn | Fields | None = None, /, **kw: Any) -> DraftOut:
-        """7004 发布规则版本 — publish a rule release."""
+        """8704 发布规则版本 — publish a rule release."""
         return self._call(self.release_publish, inp, kw)
 
-    @tx("7005")
+    @tx("8705")
     def release_simulate(self, inp: SimulateIn | Fields | None = None, /, **kw: Any) -> SimulateOut:
-        """7005 规则草稿历史回测 — evaluate a draft release on history."""
+        """8705 规则草稿历史回测 — evaluate a draft release on history."""
         return self._call(self.release_simulate, inp, kw)
 
-    @tx("7101")
+    @tx("8711")
     def precheck(self, inp: SettlementIn | Fields | None = None, /, **kw: Any) -> PrecheckOut:
-        """7101 事前提醒 — pre-event reminder check of a settlement."""
+        """8711 事前提醒 — pre-event reminder check of a settlement."""
         return self._call(self.precheck, inp, kw)
 
-    @tx("7102")
+    @tx("8712")
     def review(self, inp: SettlementIn | Fields | None = None, /, **kw: Any) -> ReviewOut:
-        """7102 事中审核 — in-event settlement review."""
+        """8712 事中审核 — in-event settlement review."""
         return self._call(self.review, inp, kw)
 
-    @tx("7103")
+    @tx("8713")
     def appeal(self, inp: AppealIn | Fields | None = None, /, **kw: Any) -> AppealOut:
-        """7103 结算申诉 — appeal a refused or suspended settlement."""
+        """8713 结算申诉 — appeal a refused or suspended settlement."""
         return self._call(self.appeal, inp, kw)
 
-    @tx("7104")
+    @tx("8714")
     def appeal_decide(self, inp: AppealDecisionIn | Fields | None = None, /, **kw: Any) -> AppealOut:
-        """7104 申诉审核 — decide an appeal."""
+        """8714 申诉审核 — decide an appeal."""
         return self._call(self.appeal_decide, inp, kw)
 
-    @tx("7201")
+    @tx("8801")
     def post_event(self, inp: PeriodIn | Fields | None = None, /, **kw: Any) -> PostEventOut:
-        """7201 事后分析 — run post-event analysis over a period."""
+        """8801 事后分析 — run post-event analysis over a period."""
         return self._call(self.post_event, inp, kw)
 
-    @tx("7301")
+    @tx("8811")
     def leads_list(self, inp: LeadQueryIn | Fields | None = None, /, **kw: Any) -> LeadListOut:
-        """7301 查询线索 — query leads."""
+        """8811 查询线索 — query leads."""
         return self._call(self.leads_list, inp, kw)
 
-    @tx("7302")
+    @tx("8812")
     def leads_transition(self, inp: LeadTransitionIn | Fields | None = None, /, **kw: Any) -> LeadOut:
-        """7302 线索流转 — move a lead along its workflow."""
+        """8812 线索流转 — move a lead along its workflow."""
         return self._call(self.leads_transition, inp, kw)
 
-    @tx("7303")
+    @tx("8813")
     def leads_audit_plan(self, inp: PlanIn | Fields | None = None, /, **kw: Any) -> PlanOut:
-        """7303 月度稽核计划 — the monthly audit plan."""
+        """8813 月度稽核计划 — the monthly audit plan."""
         return self._call(self.leads_audit_plan, inp, kw)
 
-    @tx("7401")
+    @tx("8721")
     def stats(self, inp: PeriodIn | Fields | None = None, /, **kw: Any) -> StatsOut:
-        """7401 规则统计 — rule statistics over a period."""
+        """8721 规则统计 — rule statistics over a period."""
         return self._call(self.stats, inp, kw)
 
-    @tx("7501")
+    @tx("8722")
     def decision_explain(self, inp: ReplayIn | Fields | None = None, /, **kw: Any) -> ReplayOut:
-        """7501 决策解释与重放 — explain and replay a decision."""
+        """8722 决策解释与重放 — explain and replay a decision."""
         return self._call(self.decision_explain, inp, kw)

@@ -21,27 +21,27 @@ from reference.scenes.special_registration import (
 class SpecialRegistrationDriver(SceneDriver):
     tag = "special_registration"
 
-    @tx("3021")
+    @tx("8601")
     def attachment(self, inp: UploadIn | Fields | None = None, /, **kw: Any) -> AttachmentOut:
-        """3021 上传特殊登记附件 — upload an attachment (base64 content)."""
+        """8601 上传特殊登记附件 — upload an attachment (base64 content)."""
         return self._call(self.attachment, inp, kw)
 
-    @tx("3022")
+    @tx("8602")
     def submit(self, inp: SubmitIn | Fields | None = None, /, **kw: Any) -> RegOut:
-        """3022 特殊登记 — submit a special registration."""
+        """8602 特殊登记 — submit a special registration."""
         return self._call(self.submit, inp, kw)
 
-    @tx("3023")
+    @tx("8603")
     def supplement(self, inp: SupplementIn | Fields | None = None, /, **kw: Any) -> RegOut:
-        """3023 特殊登记补充材料 — supplement a rejected special registration."""
+        """8603 特殊登记补充材料 — supplement a rejected special registration."""
         return self._call(self.supplement, inp, kw)
 
-    @tx("3024")
+    @tx("8604")
     def review(self, inp: ReviewIn | Fields | None = None, /, **kw: Any) -> RegOut:
-        """3024 特殊登记审核 — review a special registration."""
+        """8604 特殊登记审核 — review a special registration."""
         return self._call(self.review, inp, kw)
 
-    @tx("3025")
+    @tx("8605")
     def query(self, inp: RegQueryIn | Fields | None = None, /, **kw: Any) -> RegListOut:
-        """3025 查询特殊登记 — query special registrations."""
+        """8605 查询特殊登记 — query special registrations."""
         return self._call(self.query, inp, kw)

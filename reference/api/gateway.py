@@ -13,7 +13,7 @@ For each request, in this order:
    e.g. the day end's) on a read snapshot, query-only, unless the msgid was answered already
 7. one write transaction: nonce       → 2004 replayed_nonce
    (sender, msgid) seen before?       → the stored response again, or 3001 duplicate_message
-   the transaction's scene monitored  → 3004 invalid_state (institutions and terminals, 1204)
+   the transaction's scene monitored  → 3004 invalid_state (institutions and terminals, 8014)
    the handler (scope rendered into its reads and writes: reference/scope.py; out of scope is
    3003 like an absent object), an access-log read for every person the answer names, then the
    response stored with the msgid, then COMMIT, then the answer, then `ctx.after_commit` work.
@@ -43,7 +43,7 @@ from reference.envelope import INF_TIME_FORMAT, Model, RequestEnvelope, envelope
 from reference.fields import CONTROL, CONTROL_BUT_LINES
 from reference.services import access_log, monitoring
 from reference.state import AppState
-from reference.transactions import Transaction, load_all
+from reference.transactions import DEPRECATED_NUMBERS, Transaction, deprecation_warning, load_all
 
 log = logging.getLogger("scenemon.gateway")
 NONCE_PURGE_EVERY = 1000
@@ -163,7 +163,7 @@ class Gateway:
             principal, nonce, ts = self._authenticate(headers, body)
             env = self._parse_envelope(body)
             msgid = env.msgid
-            tx = self._resolve(path_infno, env, principal)
+            tx = self._resolve(path_infno, env, principal, warnings)
             inp = self._typed_input(tx, env.input)
             prepared = tx.prepare(self.state, inp) if tx.prepare else None
             snapshot = self._read_phase(tx, principal, env, inp, prepared) if tx.read else None
@@ -239,10 +239,15 @@ class Gateway:
         except ValidationError as exc:
             raise _pydantic_error(exc, "") from None
 
-    def _resolve(self, path_infno: str | None, env: RawEnvelope, p: Principal) -> Transaction:
+    def _resolve(self, path_infno: str | None, env: RawEnvelope, p: Principal,
+                 warnings: list[str]) -> Transaction:
         if path_infno is not None and path_infno != env.infno:
             raise E.InvalidField(f"{env.infno} does not match the URL's {path_infno}", field="infno")
         tx = self.transactions.get(env.infno)
+        if tx is None and env.infno in DEPRECATED_NUMBERS:
+            tx = self.transactions.get(DEPRECATED_NUMBERS[env.infno])
+            if tx is not None:
+                warnings.append(deprecation_warning(env.infno, tx.infno))
         if tx is None:
             raise E.UnknownTransaction(f"no transaction {env.infno}", field="infno")
         if p.role not in tx.roles:
@@ -389,7 +394,7 @@ def _log_persons_read(ctx: Ctx, output: Any) -> None:
 
 
 # -- one-time secrets in the message log (GEN-5) -----------------------------------------------
-# Transactions that create a signing account (1202, 1205, 1301) return its secret once. The
+# Transactions that create a signing account (8012, 8015, 8101) return its secret once. The
 # message log keeps responses for idempotent replay; it must not become a second copy of every
 # secret, so the stored response names the account instead, and a replay reads the secret back
 # from the account (a retried creation still gets its secret, the log never holds one).

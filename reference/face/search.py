@@ -22,8 +22,8 @@ uncommitted write of the transaction that is searching.
 Without a mirror (`mirror=False`, or a `:memory:` database) the same two stages run inside
 SQLite: sqlite-vec's own KNN over the `bit[dim]` table, with the scope as a metadata filter.
 
-`identify` is the one entry point: 1:N identification (transaction 2004), enrolment
-de-duplication (2001) and the pharmacy multi-card check all call it.
+`identify` is the one entry point: 1:N identification (transaction 8124), enrolment
+de-duplication (8121) and the pharmacy multi-card check all call it.
 """
 
 from __future__ import annotations

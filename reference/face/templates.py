@@ -26,7 +26,7 @@ No byte of an erased template stays on disk (GEN-5, PIPL):
   deleted float32 row and every page freed by a delete — also the stale copies that b-tree
   rebalancing left on pages it freed (with FAST or OFF those stayed: measured);
 - what is left are the old page images in the write-ahead log: `purge_log()` checkpoints the
-  log into the database file and truncates it to zero bytes. Transaction 2003 runs it after its
+  log into the database file and truncates it to zero bytes. Transaction 8123 runs it after its
   commit, before it answers.
 
 `compact()` rebuilds the vector tables and vacuums the file, so that the space of erased and

@@ -71,7 +71,7 @@ def _make_decision(rule: Rule, stage: str, subject: Subject, facts: dict, params
 def evaluate_settlement(db: Db, rs: RuleSet, stage: str, settlement: dict[str, Any], *, now: datetime,
                         record: bool = True) -> list[Decision]:
     """Run every active rule of `stage` for the settlement's scene — the scene's own rules only
-    while the scene is monitored at the institution on the settlement's day (1204), rules of scene
+    while the scene is monitored at the institution on the settlement's day (8014), rules of scene
     `any` always — and record the decisions."""
     evaluators = all_evaluators()
     view = FactView(db)
@@ -153,7 +153,7 @@ def run_post_event(db: Db, rs: RuleSet, start: datetime, end: datetime, *, now: 
     reruns of the same period never duplicate leads. With `institutions` (a caller's scope), only
     subjects of those institutions are judged, and scans read only their rows. A subject is judged
     by a scene's rules only if the scene is monitored at its institution on the period's last day
-    (1204). `view` (a day end's, narrowed the same way) replaces the default fact view."""
+    (8014). `view` (a day end's, narrowed the same way) replaces the default fact view."""
     evaluators = all_evaluators()
     allowed = None if institutions is None else set(institutions)
     view = view or FactView(db, institutions=allowed)

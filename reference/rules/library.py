@@ -10,9 +10,9 @@ A post-event rule also declares when it runs (`runs_at`, one of RUNS_AT):
 - `day_end` — judged by the day end (日终) of its scene for one closed business day, for the
   institutions that day end closes (reference.services.day_end). Its scan looks only at closed
   days and skips subjects that already have a lead of the rule, so a later batch run over a
-  longer period (7201) re-judges closed days without ever duplicating a finding, and adds only
+  longer period (8801) re-judges closed days without ever duplicating a finding, and adds only
   what the day end could not see (e.g. an admission uploaded after its days were closed).
-- `period` — judged by the batch post-event run (7201) over the period it is given.
+- `period` — judged by the batch post-event run (8801) over the period it is given.
 
 Loading checks every file and reports *all* problems at once (`LibraryError.problems`).
 """
@@ -265,7 +265,7 @@ def load_library(root: Path = RULES_DIR) -> RuleSet:
 
 class RuleChange(BaseModel):
     """One change in a release patch: new parameter defaults, new overrides, or (dis)abling.
-    Part of transaction 7003's input, so strict like every interface model (reference.fields)."""
+    Part of transaction 8703's input, so strict like every interface model (reference.fields)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     rule_id: str = Field(max_length=60)

@@ -20,7 +20,7 @@ class PingOut(Model):
     role: str
 
 
-@transaction("1001", "admin-ping", en="Ping", zh="连通性测试", roles=ANY_ROLE, tag="admin", reqs=("GEN-2",))
+@transaction("8000", "admin-ping", en="Ping", zh="连通性测试", roles=ANY_ROLE, tag="admin", reqs=("GEN-2",))
 def ping(ctx: Ctx, inp: Empty) -> PingOut:
     """A transaction with no effect: proves signing, envelope and idempotency end to end."""
     return PingOut(business_time=ctx.now_iso(), sender=ctx.principal.id, role=ctx.principal.role)
@@ -43,7 +43,7 @@ class ClockOut(Model):
     business_time: str
 
 
-@transaction("9001", "admin-clock", en="Set business time", zh="设置业务时钟",
+@transaction("8901", "admin-clock", en="Set business time", zh="设置业务时钟",
              roles={"city_bureau"}, tag="admin")
 def set_clock(ctx: Ctx, inp: ClockIn) -> ClockOut:
     """Only on servers started with the manual clock (tests, simulator, conformance). The new time
@@ -79,7 +79,7 @@ class AccessLogOut(Model):
     entries: list[AccessEntry]
 
 
-@transaction("9002", "admin-access-log", en="Query the personal-data access log",
+@transaction("8902", "admin-access-log", en="Query the personal-data access log",
              zh="查询个人信息访问日志", roles={"city_bureau", "audit_centre"}, tag="admin",
              reqs=("GEN-5",), log_person_reads=False)
 def access_log(ctx: Ctx, inp: AccessLogIn) -> AccessLogOut:

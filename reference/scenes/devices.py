@@ -62,10 +62,10 @@ def _term_out(row: dict, secret: str | None = None) -> TerminalOut:
     )
 
 
-@transaction("1301", "device-terminal-register", en="Register a terminal", zh="登记医保服务终端",
+@transaction("8101", "device-terminal-register", en="Register a terminal", zh="登记医保服务终端",
              roles={"institution"}, tag="devices", reqs=("GEN-6", "DEV-3"))
 def register_terminal(ctx: Ctx, inp: TerminalIn) -> TerminalOut:
-    """The terminal stays refused until a bureau confirms its certification (1302)."""
+    """The terminal stays refused until a bureau confirms its certification (8102)."""
     secret = svc.register(
         ctx.db, terminal_id=inp.terminal_id, institution_code=ctx.own_institution(),
         model=inp.model, serial_no=inp.serial_no, cert_class=inp.cert_class,
@@ -86,7 +86,7 @@ def _scoped_terminal(ctx: Ctx, terminal_id: str) -> dict:
     return svc.get(ctx.db, terminal_id, scope=ctx.scope)
 
 
-@transaction("1302", "device-terminal-certify", en="Confirm, refuse or disable a terminal",
+@transaction("8102", "device-terminal-certify", en="Confirm, refuse or disable a terminal",
              zh="终端准入审核", roles={"city_bureau", "district_bureau"}, tag="devices",
              reqs=("GEN-6", "DEV-3"))
 def certify_terminal(ctx: Ctx, inp: CertifyIn) -> TerminalOut:
@@ -110,7 +110,7 @@ class HeartbeatOut(Model):
     received_at: str
 
 
-@transaction("1303", "device-terminal-heartbeat", en="Terminal heartbeat", zh="终端心跳",
+@transaction("8103", "device-terminal-heartbeat", en="Terminal heartbeat", zh="终端心跳",
              roles={"terminal"}, tag="devices", reqs=("GEN-6", "DEV-3"))
 def heartbeat(ctx: Ctx, inp: HeartbeatIn) -> HeartbeatOut:
     """The terminal's running state, kept for monitoring (the last one per terminal)."""
@@ -147,7 +147,7 @@ def _fault_out(row: dict) -> FaultOut:
                        if k in row and k not in {"reported_late"}})
 
 
-@transaction("1304", "device-fault-report", en="Report a terminal or camera fault",
+@transaction("8104", "device-fault-report", en="Report a terminal or camera fault",
              zh="设备故障报告", roles={"institution", "terminal", "ops_vendor"}, tag="devices",
              reqs=("GEN-3",))
 def report_fault(ctx: Ctx, inp: FaultIn) -> FaultOut:
@@ -167,7 +167,7 @@ class ResolveIn(Model):
     resolution: LongText = Field(min_length=1, max_length=1000)
 
 
-@transaction("1305", "device-fault-resolve", en="Resolve a fault ticket", zh="故障处理完成",
+@transaction("8105", "device-fault-resolve", en="Resolve a fault ticket", zh="故障处理完成",
              roles={"institution", "ops_vendor"}, tag="devices", reqs=("GEN-3",))
 def resolve_fault(ctx: Ctx, inp: ResolveIn) -> FaultOut:
     svc.ticket(ctx.db, inp.ticket_id, scope=ctx.scope)
@@ -184,7 +184,7 @@ class TerminalListOut(Model):
     terminals: list[TerminalOut]
 
 
-@transaction("1306", "device-terminal-list", en="List terminals", zh="查询终端",
+@transaction("8106", "device-terminal-list", en="List terminals", zh="查询终端",
              roles=BUREAU_ROLES | {"institution", "ops_vendor"}, tag="devices",
              reqs=("GEN-6", "DEV-3"))
 def list_terminals(ctx: Ctx, inp: DeviceListIn) -> TerminalListOut:
@@ -199,7 +199,7 @@ class FaultListOut(Model):
     mean_resolution_hours: float | None
 
 
-@transaction("1307", "device-fault-list", en="List fault tickets", zh="查询故障工单",
+@transaction("8107", "device-fault-list", en="List fault tickets", zh="查询故障工单",
              roles=BUREAU_ROLES | {"institution", "ops_vendor"}, tag="devices", reqs=("GEN-3",))
 def list_faults(ctx: Ctx, inp: DeviceListIn) -> FaultListOut:
     """Tickets with the figures GEN-3 tracks: open tickets, late reports, resolution time."""

@@ -161,18 +161,18 @@ class EnrolOut(Model):
     )
 
 
-@transaction("2001", "face-enrol", en="Enrol a face template", zh="人脸采集建档",
+@transaction("8121", "face-enrol", en="Enrol a face template", zh="人脸采集建档",
              roles={"terminal", "institution"}, tag="face", reqs=("INP-1", "HD-1"), prepare=_prepare)
 def enrol(ctx: Ctx, inp: EnrolIn) -> EnrolOut:
     """Stores the person's template for the capture's model. An earlier template of the model is
     replaced only when the same institution enrolled it; one enrolled by another institution is
-    refused (3002 conflict naming input.psn_no): verify against it instead (2002), or a bureau
-    erases it first (2003). Enrolment links the person to the institution (see the scope page).
+    refused (3002 conflict naming input.psn_no): verify against it instead (8122), or a bureau
+    erases it first (8123). Enrolment links the person to the institution (see the scope page).
 
-    De-duplication: before storing, the model's whole gallery is searched (1:N, as in 2004) for
+    De-duplication: before storing, the model's whole gallery is searched (1:N, as in 8124) for
     OTHER persons' templates at or above the model's verification threshold. Matches do not stop
     the enrolment (no requirement says to refuse it, and the person in front of the terminal may be
-    the genuine one); they are returned in `duplicate_of` and recorded for bureau users (2005). The
+    the genuine one); they are returned in `duplicate_of` and recorded for bureau users (8125). The
     other person's psn_no is returned only when the enrolling institution enrolled that template
     itself, so that enrolment cannot be used as a city-wide face search (GEN-1)."""
     person_view(ctx.db, inp.psn_no)
@@ -200,7 +200,7 @@ class VerifyOut(Model):
     liveness_passed: bool | None
 
 
-@transaction("2002", "face-verify", en="Verify a face (1:1)", zh="人脸核验（1:1）",
+@transaction("8122", "face-verify", en="Verify a face (1:1)", zh="人脸核验（1:1）",
              roles={"terminal"}, tag="face", reqs=("INP-3", "HD-2", "RH-1", "PH-3", "DEV-1"),
              prepare=_prepare)
 def verify(ctx: Ctx, inp: VerifyIn) -> VerifyOut:
@@ -227,7 +227,7 @@ class EraseOut(Model):
     deleted: int
 
 
-@transaction("2003", "face-template-erase", en="Erase a person's face templates", zh="删除人脸模板",
+@transaction("8123", "face-template-erase", en="Erase a person's face templates", zh="删除人脸模板",
              roles={"city_bureau", "district_bureau"}, tag="face", reqs=("GEN-5",))
 def erase(ctx: Ctx, inp: EraseIn) -> EraseOut:
     """A person's right to erasure: removes the templates and their vectors. A district bureau
@@ -271,7 +271,7 @@ class IdentifyOut(Model):
     gallery_size: int = Field(description="Templates of this model within the scope")
 
 
-@transaction("2004", "face-identify", en="Identify a face (1:N)", zh="人脸检索（1:N）",
+@transaction("8124", "face-identify", en="Identify a face (1:N)", zh="人脸检索（1:N）",
              roles=BUREAU_ROLES | {"institution", "terminal"}, tag="face", reqs=("GEN-1", "GEN-5"),
              prepare=_prepare)
 def identify(ctx: Ctx, inp: IdentifyIn) -> IdentifyOut:
@@ -317,10 +317,10 @@ class DuplicateListOut(Model):
     entries: list[DuplicateEntry] = Field(description="Newest first")
 
 
-@transaction("2005", "face-duplicate-list", en="Query enrolment duplicates", zh="查询重复建档（一脸多人）",
+@transaction("8125", "face-duplicate-list", en="Query enrolment duplicates", zh="查询重复建档（一脸多人）",
              roles=BUREAU_ROLES, tag="face", reqs=("GEN-1", "GEN-5"))
 def duplicate_list(ctx: Ctx, inp: DuplicateListIn) -> DuplicateListOut:
-    """Enrolments whose face matched another person's template (found by 2001's de-duplication):
+    """Enrolments whose face matched another person's template (found by 8121's de-duplication):
     possible impersonation (冒名) or one face behind several insurance cards (多卡). District users
     see the enrolments made in their district."""
     rows = face_svc.duplicates(ctx, district=inp.district_code, institution=inp.fixmedins_code,

@@ -1,6 +1,6 @@
 """Inpatient transactions (3xxx, 住院场景): admission with consent, identity and face capture,
 discharge and discharge registration, daily face checks, the day end, remote bed checks, and
-institution indicators with the remote-check ranking. Special registration (3021–3025) is in
+institution indicators with the remote-check ranking. Special registration (8601–8605) is in
 `reference.scenes.special_registration`, shared with the dialysis and rehab scenes."""
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def _visit_out(v: dict) -> VisitOut:
         dscg_registered_at=v["dscg_registered_at"])
 
 
-@transaction("3001", "inpatient-admit", en="Upload an admission", zh="入院信息上传", roles={"institution"},
+@transaction("8201", "inpatient-admit", en="Upload an admission", zh="入院信息上传", roles={"institution"},
              tag="inpatient", scene="inpatient", reqs=("INP-1", "INP-3", "GEN-4"))
 def admit(ctx: Ctx, inp: AdmitIn) -> VisitOut:
     """The HIS uploads the admission with department, bed, equipment and the patient's consent to
@@ -133,7 +133,7 @@ class EnrolVisitOut(Model):
     verification: face.VerifyOut | None = Field(None, description="The 1:1 verification, in mode verified")
 
 
-@transaction("3002", "inpatient-enrol", en="Capture identity and face after admission", zh="入院身份及人脸采集",
+@transaction("8202", "inpatient-enrol", en="Capture identity and face after admission", zh="入院身份及人脸采集",
              roles={"terminal"}, tag="inpatient", scene="inpatient", reqs=("INP-1",), prepare=_prepare)
 def enrol(ctx: Ctx, inp: EnrolVisitIn) -> EnrolVisitOut:
     """Within the deadline of rule INP-ENROL-24H (24 h by default) the terminal reads the ID card
@@ -163,7 +163,7 @@ class DischargeIn(Model):
     dscg_time: BizDateTime = Field(description="Discharge time (出院时间), CST if naive")
 
 
-@transaction("3003", "inpatient-discharge", en="Upload a discharge", zh="出院信息上传", roles={"institution"},
+@transaction("8203", "inpatient-discharge", en="Upload a discharge", zh="出院信息上传", roles={"institution"},
              tag="inpatient", scene="inpatient", reqs=("INP-2",))
 def discharge(ctx: Ctx, inp: DischargeIn) -> VisitOut:
     """From now on the visit is over: face checks of the patient are refused (3004 is the only
@@ -194,7 +194,7 @@ def _verify_visit_patient(ctx: Ctx, v: dict, inp: FaceStepIn) -> face.VerifyOut:
                                            mdtrt_id=v["mdtrt_id"]))
 
 
-@transaction("3004", "inpatient-discharge-register", en="Discharge registration on a terminal",
+@transaction("8204", "inpatient-discharge-register", en="Discharge registration on a terminal",
              zh="出院登记（人脸核验）", roles={"terminal"}, tag="inpatient", scene="inpatient", reqs=("INP-2",),
              prepare=_prepare)
 def discharge_register(ctx: Ctx, inp: FaceStepIn) -> DischargeRegisterOut:
@@ -209,7 +209,7 @@ def discharge_register(ctx: Ctx, inp: FaceStepIn) -> DischargeRegisterOut:
 
 
 class FaceCheckIn(FaceStepIn):
-    task_id: RowId | None = Field(None, description="A remote bed-check task (3011) this check answers")
+    task_id: RowId | None = Field(None, description="A remote bed-check task (8211) this check answers")
 
 
 class FaceCheckOut(Model):
@@ -218,10 +218,10 @@ class FaceCheckOut(Model):
     task_item_status: str | None = Field(None, description="The task item's status after this check")
 
 
-@transaction("3005", "inpatient-face-check", en="Daily or remote-check face verification", zh="住院人脸核验",
+@transaction("8205", "inpatient-face-check", en="Daily or remote-check face verification", zh="住院人脸核验",
              roles={"terminal"}, tag="inpatient", scene="inpatient", reqs=("INP-3", "INP-4"), prepare=_prepare)
 def face_check(ctx: Ctx, inp: FaceCheckIn) -> FaceCheckOut:
-    """A 1:1 verification tied to the visit (stored like 2002, with `mdtrt_id`). Every passed
+    """A 1:1 verification tied to the visit (stored like 8122, with `mdtrt_id`). Every passed
     check counts for the day's check (INP-3); with `task_id` it also answers a remote bed check
     (INP-4), which must happen before the task's deadline. Refused (3004) for a discharged patient."""
     v = svc.visit(ctx.db, ctx.own_institution(), inp.mdtrt_id)
@@ -259,7 +259,7 @@ def _institution_in_scope(ctx: Ctx, code: str | None) -> str:
     return code
 
 
-@transaction("3006", "inpatient-visit-query", en="Query inpatient visits", zh="查询住院就诊",
+@transaction("8206", "inpatient-visit-query", en="Query inpatient visits", zh="查询住院就诊",
              roles=BUREAU_ROLES | {"institution", "terminal"}, tag="inpatient", reqs=("INP-1", "INP-2", "INP-3"))
 def visit_query(ctx: Ctx, inp: VisitQueryIn) -> VisitListOut:
     code = _institution_in_scope(ctx, inp.fixmedins_code)
@@ -300,18 +300,18 @@ class DayEndOut(Model):
     already_closed: list[str] = Field(description="Institutions whose day was closed before (nothing redone)")
     not_monitored: list[str] = Field(
         default_factory=list, description="Institutions not closed because the inpatient scene was not monitored "
-                                          "there that day (1204)")
+                                          "there that day (8014)")
     patient_days: list[PatientDayOut] = Field(description="Each due patient-day's status (INP-3)")
     findings: list[FindingOut] = Field(description="Every finding of the day-end rules; each is a lead (INP-8)")
 
 
 def _day_end_scan(ctx: Ctx, inp: DayEndIn) -> day_end_svc.DayEndScan:
-    """3009's read phase: the whole day end decided on a read snapshot (reference.api.gateway)."""
+    """8209's read phase: the whole day end decided on a read snapshot (reference.api.gateway)."""
     return day_end_svc.scan(ctx.db, scene="inpatient", day=inp.day, scope=ctx.scope,
                             institution=inp.fixmedins_code, now=ctx.now())
 
 
-@transaction("3009", "inpatient-day-end", en="Close a business day (day end)", zh="住院日终",
+@transaction("8209", "inpatient-day-end", en="Close a business day (day end)", zh="住院日终",
              roles={"city_bureau", "district_bureau", "agency"}, tag="inpatient",
              reqs=("INP-1", "INP-2", "INP-3", "INP-4", "INP-5", "INP-8"), read=_day_end_scan)
 def day_end(ctx: Ctx, inp: DayEndIn) -> DayEndOut:
@@ -372,11 +372,11 @@ def _task_out(t: dict) -> TaskOut:
                    **{k: t[k] for k in TaskOut.model_fields if k not in {"fixmedins_code", "items"}})
 
 
-@transaction("3011", "inpatient-bed-check-issue", en="Issue a remote bed-check task", zh="下发远程查床任务",
+@transaction("8211", "inpatient-bed-check-issue", en="Issue a remote bed-check task", zh="下发远程查床任务",
              roles={"city_bureau", "district_bureau"}, tag="inpatient", reqs=("INP-4", "INP-7"))
 def bed_check_issue(ctx: Ctx, inp: TaskIn) -> TaskOut:
     """The bureau names the patients (or a ward, or all in-hospital patients) and a deadline;
-    the institution's terminals verify them with 3005 (`task_id`)."""
+    the institution's terminals verify them with 8205 (`task_id`)."""
     ctx.require_institution(inp.fixmedins_code, field="input.fixmedins_code")
     tid = svc.issue_task(ctx.db, institution_code=inp.fixmedins_code, deadline=to_cst(inp.deadline),
                          selection=inp.selection, mdtrt_ids=inp.mdtrt_ids, ward=inp.ward, note=inp.note,
@@ -396,7 +396,7 @@ class TaskListOut(Model):
     tasks: list[TaskOut]
 
 
-@transaction("3012", "inpatient-bed-check-query", en="Query remote bed-check tasks", zh="查询远程查床任务",
+@transaction("8212", "inpatient-bed-check-query", en="Query remote bed-check tasks", zh="查询远程查床任务",
              roles=BUREAU_ROLES | {"institution", "terminal"}, tag="inpatient", reqs=("INP-4",))
 def bed_check_query(ctx: Ctx, inp: TaskQueryIn) -> TaskListOut:
     """Terminals and the HIS poll their open tasks (with `since_task_id` as a cursor); the bureau
@@ -440,7 +440,7 @@ class IndicatorsOut(Model):
     ranking: list[IndicatorRow]
 
 
-@transaction("3031", "inpatient-indicators", en="Institution indicators and remote-check ranking",
+@transaction("8231", "inpatient-indicators", en="Institution indicators and remote-check ranking",
              zh="机构指标与远程查床排名", roles=BUREAU_ROLES, tag="inpatient", reqs=("INP-7", "SUP-2"))
 def indicator_ranking(ctx: Ctx, inp: IndicatorsIn) -> IndicatorsOut:
     """Per institution in scope: daily-check and remote-check completion, special-registration and

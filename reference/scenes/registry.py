@@ -24,7 +24,7 @@ class DistrictOut(Model):
     region_code: str
 
 
-@transaction("1201", "registry-district-add", en="Add a district", zh="新增区县",
+@transaction("8011", "registry-district-add", en="Add a district", zh="新增区县",
              roles={"city_bureau"}, tag="registry", reqs=("GEN-1",))
 def add_district(ctx: Ctx, inp: DistrictIn) -> DistrictOut:
     region = ctx.settings.region_code
@@ -71,7 +71,7 @@ def _inst_out(row: dict, secret: str | None = None) -> InstitutionOut:
     )
 
 
-@transaction("1202", "registry-institution-add", en="Add a designated institution",
+@transaction("8012", "registry-institution-add", en="Add a designated institution",
              zh="新增定点医药机构", roles={"city_bureau", "district_bureau"}, tag="registry",
              reqs=("GEN-1", "GEN-2"))
 def add_institution(ctx: Ctx, inp: InstitutionIn) -> InstitutionOut:
@@ -89,7 +89,7 @@ class InstitutionQueryIn(Model):
     fixmedins_code: InstitutionCode
 
 
-@transaction("1203", "registry-institution-get", en="Query an institution", zh="查询定点机构",
+@transaction("8013", "registry-institution-get", en="Query an institution", zh="查询定点机构",
              roles=BUREAU_ROLES | {"institution", "ops_vendor"}, tag="registry", reqs=("GEN-1",))
 def get_institution(ctx: Ctx, inp: InstitutionQueryIn) -> InstitutionOut:
     ctx.require_institution(inp.fixmedins_code, field="input.fixmedins_code")
@@ -103,7 +103,7 @@ class SceneIn(Model):
     since: BizDate = Field(description="Date from which the scene is monitored")
 
 
-@transaction("1204", "registry-institution-scene", en="Enable or disable a monitored scene",
+@transaction("8014", "registry-institution-scene", en="Enable or disable a monitored scene",
              zh="设置机构监控场景", roles={"city_bureau", "district_bureau"}, tag="registry",
              reqs=("GEN-1",))
 def set_scene(ctx: Ctx, inp: SceneIn) -> InstitutionOut:
@@ -129,12 +129,12 @@ class UserOut(Model):
     secret: str = Field(description="The account's signing secret; returned once, at creation only")
 
 
-@transaction("1205", "registry-user-add", en="Add a bureau or operations account",
+@transaction("8015", "registry-user-add", en="Add a bureau or operations account",
              zh="新增监管或运维账号", roles={"city_bureau"}, tag="registry", reqs=("GEN-1",))
 def add_user(ctx: Ctx, inp: UserIn) -> UserOut:
     role = inp.role.value
     if role in {"institution", "terminal"}:
-        raise InvalidField("institutions and terminals get accounts via 1202 and 1301", field="input.role")
+        raise InvalidField("institutions and terminals get accounts via 8012 and 8101", field="input.role")
     if role == "district_bureau" and not inp.district_code:
         raise InvalidField("a district bureau needs its district", field="input.district_code")
     if role in {"city_bureau", "ops_vendor"} and inp.district_code:
@@ -170,7 +170,7 @@ def _person_out(row: dict) -> PersonOut:
     return PersonOut(**{k: row[k] for k in PersonOut.model_fields})
 
 
-@transaction("1101", "registry-person-add", en="Register an insured person", zh="登记参保人员",
+@transaction("8001", "registry-person-add", en="Register an insured person", zh="登记参保人员",
              roles={"city_bureau", "district_bureau", "institution"}, tag="registry",
              reqs=("GEN-5",))
 def add_person(ctx: Ctx, inp: PersonIn) -> PersonOut:
@@ -195,7 +195,7 @@ class PersonQueryIn(Model):
         description="With certno, for institutions and terminals: the name on the ID card read at the counter")
 
 
-@transaction("1102", "registry-person-get", en="Query an insured person", zh="查询参保人员",
+@transaction("8002", "registry-person-get", en="Query an insured person", zh="查询参保人员",
              roles=BUREAU_ROLES | {"institution", "terminal"}, tag="registry", reqs=("GEN-1", "GEN-5"))
 def get_person(ctx: Ctx, inp: PersonQueryIn) -> PersonOut:
     """By `psn_no`: a person visible to the sender (see the scope page). By `certno`: bureau users
@@ -228,7 +228,7 @@ class PersonFlagsIn(Model):
     remove: list[Coded[PersonFlag]] = Field(default_factory=list, max_length=20)  # type: ignore[valid-type]
 
 
-@transaction("1103", "registry-person-flags", en="Set a person's flags", zh="设置人员标识",
+@transaction("8003", "registry-person-flags", en="Set a person's flags", zh="设置人员标识",
              roles={"city_bureau", "district_bureau", "agency", "audit_centre"}, tag="registry",
              reqs=("PH-3", "BD-3"))
 def set_person_flags(ctx: Ctx, inp: PersonFlagsIn) -> PersonOut:

@@ -70,7 +70,7 @@ class CatalogueOut(Model):
     rules: list[RuleView]
 
 
-@transaction("7001", "rules-catalogue", en="Rule catalogue", zh="规则目录", roles=BUREAU_ROLES | {"institution"},
+@transaction("8701", "rules-catalogue", en="Rule catalogue", zh="规则目录", roles=BUREAU_ROLES | {"institution"},
              tag="rules", reqs=("RULE-4", "RULE-5"))
 def catalogue(ctx: Ctx, inp: CatalogueIn) -> CatalogueOut:
     """The rules of a release; an institution gets its own resolved parameters so that its
@@ -93,7 +93,7 @@ class ReleaseListOut(Model):
     in_force: str
 
 
-@transaction("7002", "rules-release-list", en="List rule releases", zh="规则版本列表", roles=BUREAU_ROLES,
+@transaction("8702", "rules-release-list", en="List rule releases", zh="规则版本列表", roles=BUREAU_ROLES,
              tag="rules", reqs=("RULE-5",))
 def release_list(ctx: Ctx, inp: CatalogueIn) -> ReleaseListOut:
     return ReleaseListOut(releases=releases.list_releases(ctx.db),
@@ -115,7 +115,7 @@ class DraftOut(Model):
     diff: list[str] = Field(description="Human-readable changes against the base release")
 
 
-@transaction("7003", "rules-release-draft", en="Save a draft rule release", zh="保存规则版本草稿",
+@transaction("8703", "rules-release-draft", en="Save a draft rule release", zh="保存规则版本草稿",
              roles={"city_bureau"}, tag="rules", reqs=("RULE-2", "RULE-5"))
 def release_draft(ctx: Ctx, inp: DraftIn) -> DraftOut:
     """A patch over a published release: new parameter defaults, new overrides, enabling or
@@ -132,7 +132,7 @@ class VersionIn(Model):
     version: ReleaseVersion
 
 
-@transaction("7004", "rules-release-publish", en="Publish a rule release", zh="发布规则版本",
+@transaction("8704", "rules-release-publish", en="Publish a rule release", zh="发布规则版本",
              roles={"city_bureau"}, tag="rules", reqs=("RULE-5",))
 def release_publish(ctx: Ctx, inp: VersionIn) -> DraftOut:
     """From its effective date on, new decisions use this release; earlier decisions keep theirs."""
@@ -159,7 +159,7 @@ class SimulateOut(Model):
     rows: list[SimulationRowOut]
 
 
-@transaction("7005", "rules-release-simulate", en="Evaluate a draft release on history",
+@transaction("8705", "rules-release-simulate", en="Evaluate a draft release on history",
              zh="规则草稿历史回测", roles={"city_bureau", "district_bureau", "agency"}, tag="rules",
              reqs=("RULE-5", "RULE-6"))
 def release_simulate(ctx: Ctx, inp: SimulateIn) -> SimulateOut:
@@ -190,7 +190,7 @@ class SettlementIn(Model):
     method: Coded[SettlementMethod]  # type: ignore[valid-type]
     verification_id: int | None = Field(
         None, ge=1, le=2**53, validate_default=True,
-        description="The passed 1:1 face verification (2002, or a scene's face check) this settlement relies on: "
+        description="The passed 1:1 face verification (8122, or a scene's face check) this settlement relies on: "
                     "required with method face, optional otherwise. It must be of this person, made at this "
                     "institution shortly before the settlement (rule GEN-FACE-SETTLEMENT-VERIFIED)")
     total_amount: Amount = Field(description="Total in yuan; must equal the sum of the items")
@@ -235,7 +235,7 @@ class PrecheckOut(Model):
     reminders: list[DecisionOut]
 
 
-@transaction("7101", "rules-precheck", en="Pre-event reminder check", zh="事前提醒", roles={"institution"},
+@transaction("8711", "rules-precheck", en="Pre-event reminder check", zh="事前提醒", roles={"institution"},
              tag="rules", reqs=("RULE-3", "RULE-4", "RULE-8"))
 def precheck(ctx: Ctx, inp: SettlementIn) -> PrecheckOut:
     """Called from the institution's system before it settles; never blocks, stores no settlement.
@@ -257,12 +257,12 @@ def _check_verification(ctx: Ctx, inp: SettlementIn) -> None:
 class ReviewOut(Model):
     setl_id: str
     result: Literal["accepted", "refused", "suspended"] = Field(
-        description="refused: a clear violation; suspended: a suspicion the institution may appeal (7103)")
+        description="refused: a clear violation; suspended: a suspicion the institution may appeal (8713)")
     release_version: str
     decisions: list[DecisionOut] = Field(description="Every rule hit (remind, refuse, suspicion)")
 
 
-@transaction("7102", "rules-review", en="In-event settlement review", zh="事中审核", roles={"institution"},
+@transaction("8712", "rules-review", en="In-event settlement review", zh="事中审核", roles={"institution"},
              tag="rules", reqs=("RULE-3", "RULE-8", "PH-3", "HD-11", "BD-3"))
 def review(ctx: Ctx, inp: SettlementIn) -> ReviewOut:
     """The settlement is checked against the in-event rules of the release in force and stored
@@ -300,7 +300,7 @@ def _appeal_out(a: dict) -> AppealOut:
                      review_note=a["review_note"])
 
 
-@transaction("7103", "rules-appeal", en="Appeal a refused or suspended settlement", zh="结算申诉",
+@transaction("8713", "rules-appeal", en="Appeal a refused or suspended settlement", zh="结算申诉",
              roles={"institution"}, tag="rules", reqs=("RULE-3", "RULE-8"))
 def appeal(ctx: Ctx, inp: AppealIn) -> AppealOut:
     return _appeal_out(svc.appeal(ctx.db, institution_code=ctx.own_institution(), setl_id=inp.setl_id,
@@ -313,7 +313,7 @@ class AppealDecisionIn(Model):
     note: LongText = Field(min_length=1, max_length=2000)
 
 
-@transaction("7104", "rules-appeal-decide", en="Decide an appeal", zh="申诉审核", roles={"agency", "city_bureau"},
+@transaction("8714", "rules-appeal-decide", en="Decide an appeal", zh="申诉审核", roles={"agency", "city_bureau"},
              tag="rules", reqs=("RULE-8",))
 def appeal_decide(ctx: Ctx, inp: AppealDecisionIn) -> AppealOut:
     svc.appeal_view(ctx.db, inp.appeal_id, scope=ctx.scope)
@@ -330,7 +330,7 @@ class PostEventOut(Model):
     by_rule: dict[str, int]
 
 
-@transaction("7201", "rules-post-event", en="Run post-event analysis", zh="事后分析",
+@transaction("8801", "rules-post-event", en="Run post-event analysis", zh="事后分析",
              roles={"city_bureau", "agency"}, tag="rules", reqs=("RULE-3", "RULE-7", "BD-3", "GEN-3"))
 def post_event(ctx: Ctx, inp: PeriodIn) -> PostEventOut:
     """Batch analysis of a business-time period over the institutions in the sender's scope (a
@@ -389,7 +389,7 @@ class LeadListOut(Model):
     leads: list[LeadOut]
 
 
-@transaction("7301", "leads-list", en="Query leads", zh="查询线索", roles=BUREAU_ROLES, tag="rules",
+@transaction("8811", "leads-list", en="Query leads", zh="查询线索", roles=BUREAU_ROLES, tag="rules",
              reqs=("RULE-7", "INP-8", "HD-10", "RH-3", "PH-5"))
 def lead_list(ctx: Ctx, inp: LeadQueryIn) -> LeadListOut:
     """Leads in the sender's scope (a district bureau sees its district's)."""
@@ -412,7 +412,7 @@ def _scoped_lead(ctx: Ctx, lead_id: int) -> dict:
     return leads.get(ctx.db, lead_id, scope=ctx.scope)
 
 
-@transaction("7302", "leads-transition", en="Move a lead along its workflow", zh="线索流转",
+@transaction("8812", "leads-transition", en="Move a lead along its workflow", zh="线索流转",
              roles=BUREAU_ROLES, tag="rules", reqs=("RULE-7", "PH-6"))
 def lead_transition(ctx: Ctx, inp: LeadTransitionIn) -> LeadOut:
     """Only the workflow's edges, each by its roles; every move is recorded with who and when."""
@@ -434,7 +434,7 @@ class PlanOut(Model):
     planned: list[LeadOut]
 
 
-@transaction("7303", "leads-audit-plan", en="Monthly audit plan", zh="月度稽核计划",
+@transaction("8813", "leads-audit-plan", en="Monthly audit plan", zh="月度稽核计划",
              roles={"city_bureau", "audit_centre"}, tag="rules", reqs=("PH-6", "RULE-2", "RULE-7"))
 def audit_plan(ctx: Ctx, inp: PlanIn) -> PlanOut:
     """Takes the highest-risk screened leads in scope into the month's plan, up to capacity."""
@@ -452,7 +452,7 @@ class StatsOut(Model):
     needs_review: list[str]
 
 
-@transaction("7401", "rules-stats", en="Rule statistics", zh="规则统计", roles=BUREAU_ROLES, tag="rules",
+@transaction("8721", "rules-stats", en="Rule statistics", zh="规则统计", roles=BUREAU_ROLES, tag="rules",
              reqs=("RULE-6",))
 def rule_stats(ctx: Ctx, inp: PeriodIn) -> StatsOut:
     start, end = inp.bounds()
@@ -481,7 +481,7 @@ class ReplayOut(Model):
     matches: bool = Field(description="The replay reproduces the recorded decision")
 
 
-@transaction("7501", "rules-decision-explain", en="Explain and replay a decision", zh="决策解释与重放",
+@transaction("8722", "rules-decision-explain", en="Explain and replay a decision", zh="决策解释与重放",
              roles=BUREAU_ROLES, tag="rules", reqs=("RULE-5",))
 def decision_explain(ctx: Ctx, inp: ReplayIn) -> ReplayOut:
     row, v = engine.replay(ctx.db, inp.decision_id, scope=ctx.scope)

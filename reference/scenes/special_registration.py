@@ -1,7 +1,7 @@
-"""Special-registration transactions (3021–3025, 特殊登记): attachments, submission, supplement,
+"""Special-registration transactions (8601–8605, 特殊登记): attachments, submission, supplement,
 review and query. The workflow is generic over scenes (reference.services.special_registration):
 what a registration excuses is a subject type a scene registers there (inpatient: the patient-day
-and the remote bed-check item; dialysis and rehab add their session subjects), and 3022's
+and the remote bed-check item; dialysis and rehab add their session subjects), and 8602's
 `subject` is built from those registrations."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class AttachmentOut(Model):
                                                "returned")
 
 
-@transaction("3021", "special-registration-attachment", en="Upload an attachment", zh="上传特殊登记附件",
+@transaction("8601", "special-registration-attachment", en="Upload an attachment", zh="上传特殊登记附件",
              roles={"institution"}, tag="special_registration", reqs=("INP-6", "HD-3", "RH-1"))
 def upload(ctx: Ctx, inp: UploadIn) -> AttachmentOut:
     """Stores the file with its SHA-256; size and media type are limited by settings and the
@@ -91,7 +91,7 @@ class SubmitIn(Model):
     explanation: LongText = Field(min_length=5, max_length=2000, description="情况说明")
     attachment_ids: list[RowId] = Field(
         min_length=1, max_length=20,
-        description="Uploaded attachments (3021); the reason's required types (per scene, "
+        description="Uploaded attachments (8601); the reason's required types (per scene, "
                     "interface_spec/special_registration/workflow.yaml) must be among them")
 
 
@@ -146,7 +146,7 @@ def _deadlines(ctx: Ctx, scene: str, institution_code: str) -> dict[str, int]:
     return rule_params(ctx.db, cfg.deadline_rule, institution_code, ctx.now())
 
 
-@transaction("3022", "special-registration-submit", en="Submit a special registration", zh="特殊登记",
+@transaction("8602", "special-registration-submit", en="Submit a special registration", zh="特殊登记",
              roles={"institution"}, tag="special_registration", reqs=("INP-3", "INP-4", "INP-6"))
 def submit(ctx: Ctx, inp: SubmitIn) -> RegOut:
     """Registers why a required check could not be passed, with the material the reason requires
@@ -173,7 +173,7 @@ def _scoped(ctx: Ctx, reg_id: int) -> dict[str, Any]:
     return svc.get(ctx.db, reg_id, scope=ctx.scope)
 
 
-@transaction("3023", "special-registration-supplement", en="Supplement a rejected special registration",
+@transaction("8603", "special-registration-supplement", en="Supplement a rejected special registration",
              zh="特殊登记补充材料", roles={"institution"}, tag="special_registration", reqs=("INP-5",))
 def supplement(ctx: Ctx, inp: SupplementIn) -> RegOut:
     """After a first rejection the institution may add evidence once, before the supplement
@@ -191,7 +191,7 @@ class ReviewIn(Model):
     note: LongText = Field(min_length=1, max_length=2000, description="审核意见")
 
 
-@transaction("3024", "special-registration-review", en="Review a special registration", zh="特殊登记审核",
+@transaction("8604", "special-registration-review", en="Review a special registration", zh="特殊登记审核",
              roles={"city_bureau", "district_bureau", "agency"}, tag="special_registration",
              reqs=("INP-5", "HD-4"))
 def review(ctx: Ctx, inp: ReviewIn) -> RegOut:
@@ -220,7 +220,7 @@ class RegListOut(Model):
     registrations: list[RegOut]
 
 
-@transaction("3025", "special-registration-query", en="Query special registrations", zh="查询特殊登记",
+@transaction("8605", "special-registration-query", en="Query special registrations", zh="查询特殊登记",
              roles=BUREAU_ROLES | {"institution"}, tag="special_registration", reqs=("INP-5",))
 def query(ctx: Ctx, inp: RegQueryIn) -> RegListOut:
     if inp.reg_id is not None:

@@ -4,8 +4,8 @@ A server started with `clock=manual` (tests, the simulator, the conformance kit)
 time in memory, because every transaction reads it, and in the one-row table `business_clock`
 (migration 0005):
 
-- transaction 9001 writes the new time inside its own write transaction (`move`); the memory
-  clock follows only once that transaction has committed, so a refused or rolled-back 9001
+- transaction 8901 writes the new time inside its own write transaction (`move`); the memory
+  clock follows only once that transaction has committed, so a refused or rolled-back 8901
   moves neither;
 - at start-up (`resume`) a manual clock continues from the stored time. `clock_start` names
   the start of a fresh database; on a database that already has a time it can only move the
@@ -55,9 +55,9 @@ def resume(db: Db, clock_start: datetime | None, fresh_start: datetime) -> datet
 
 def move(db: Db, clock: ManualClock, *, set_to: datetime | None = None,
          advance_seconds: int | None = None) -> datetime:
-    """Transaction 9001's effect: the new business time, stored in the open write transaction.
+    """Transaction 8901's effect: the new business time, stored in the open write transaction.
 
-    Counts from the later of the memory clock and the stored time: a 9001 that committed a
+    Counts from the later of the memory clock and the stored time: a 8901 that committed a
     moment ago may not have reached the memory clock yet (see `ManualClock.catch_up`). The
     caller moves the memory clock once the transaction has committed."""
     stored = stored_time(db)

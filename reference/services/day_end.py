@@ -1,12 +1,12 @@
 """The day end (日终) of any scene: close a business day per (scene, institution), judge it with
 the scene's day-end rules, record the scene's per-day results — once.
 
-A bureau closes an ended business day for the institutions in its scope (inpatient: 3009). Per
+A bureau closes an ended business day for the institutions in its scope (inpatient: 8209). Per
 scene the day end
 
 1. picks the institutions to close: those in scope with something to close (the scene's
    `candidates`), or the one named; of these only those where the scene is monitored that day
-   (1204, reference.services.monitoring) — the others are reported as `not_monitored` — and of
+   (8014, reference.services.monitoring) — the others are reported as `not_monitored` — and of
    these only those not closed before (`already_closed`: rerunning closes nothing twice);
 2. judges the day with the scene's rules declaring `runs_at: day_end`
    (interface_spec/rules/rules/*.yaml), for exactly those institutions; every finding is a lead;

@@ -307,7 +307,7 @@ class BedCheckItemRef(Model):
     deadline, while the item is pending."""
 
     mdtrt_id: VisitId = Field(description="Visit id (就诊ID)")
-    task_id: RowId = Field(description="The remote bed-check task (3011) listing the visit")
+    task_id: RowId = Field(description="The remote bed-check task (8211) listing the visit")
 
 
 def check_patient_day(db: Db, v: dict[str, Any], day: date, now: datetime, field: str = "input") -> None:

@@ -1,4 +1,4 @@
-"""Which scenes are monitored where (监控场景, transaction 1204): the roll-out of each scene.
+"""Which scenes are monitored where (监控场景, transaction 8014): the roll-out of each scene.
 
 A bureau enables a scene for an institution from a date (`institution_scenes`). A scene is
 monitored at an institution on day D when it is enabled there and its `since` date is on or
@@ -38,7 +38,7 @@ def monitored(db: Db, institution_code: str | None, scene: str, day: date | str)
 def require_monitored(db: Db, institution_code: str, scene: str, day: date, *, field: str = "infno") -> None:
     if not monitored(db, institution_code, scene, day):
         raise InvalidState(f"the {scene} scene is not monitored at institution {institution_code} on {day}; "
-                           "a bureau enables it with transaction 1204", field=field)
+                           "a bureau enables it with transaction 8014", field=field)
 
 
 class MonitoredScenes:

@@ -184,7 +184,7 @@ class SubjectType:
     """A kind of subject a scene excuses (a patient-day, a remote-check item; later a dialysis
     check-in/out, a rehab session).
 
-    - `ref`: the model of how 3022 names it, under `input.subject.<name>`;
+    - `ref`: the model of how 8602 names it, under `input.subject.<name>`;
     - `resolve(db, institution_code, ref, now, field)`: finds the subject at the institution and
       checks it needs a registration now (e.g. the day is due, not closed and has no passed check),
       raising a coded error naming `field` + `.<its field>` otherwise;

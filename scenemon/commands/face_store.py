@@ -1,6 +1,6 @@
 """`scenemon face compact` — reclaim the space, and destroy the bytes, of erased face templates.
 
-Erasure (transaction 2003) removes a template from every query at once, but sqlite-vec only marks
+Erasure (transaction 8123) removes a template from every query at once, but sqlite-vec only marks
 a deleted vector invalid inside its chunk, so the embedding's bytes stay in the file until the
 vector tables are rebuilt. This command rebuilds them (live templates only), vacuums the database
 and truncates the WAL (see `reference.face.templates.compact`). It holds the database's write lock

@@ -14,7 +14,7 @@ file is a draft that was not saved on the server:
         params: {amount_threshold_yuan: 500}
 
 Nothing here writes to the database: `simulate` evaluates the draft on stored history the same
-way transaction 7005 does, read-only.
+way transaction 8705 does, read-only.
 """
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ def register(sub, groups) -> None:
     p.set_defaults(func=_run(cmd_diff))
 
     p = rsub.add_parser("simulate", help="what a draft would have flagged in a past period (read-only)")
-    p.add_argument("draft", help="a patch .yaml, or a draft version saved in the database (7003)")
+    p.add_argument("draft", help="a patch .yaml, or a draft version saved in the database (8703)")
     p.add_argument("--start", required=True, help="first day, e.g. 2026-03-01")
     p.add_argument("--end", required=True, help="last day (inclusive)")
     p.add_argument("--live", help="compare with the release in force on this day (default today)")

@@ -22,7 +22,7 @@ def test_retry_after_5xx_and_transport_error_keeps_msgid():
 
     http = httpx.Client(transport=httpx.MockTransport(handler))
     c = Client("http://x", sender="H1", secret="s" * 20, fixmedins_code="H1", http=http, backoff_s=0)
-    res = c.send("1001", {})
+    res = c.send("8000", {})
     assert res.ok and res.attempts == 3
     assert len({m for m, _ in seen}) == 1  # one msgid
     assert len({n for _, n in seen}) == 3  # a fresh nonce each attempt
@@ -36,4 +36,4 @@ def test_4xx_is_not_retried():
         return httpx.Response(422, json={"infcode": 1001, "err_msg": "input.x: bad"})
 
     c = Client("http://x", sender="H1", secret="s" * 20, http=httpx.Client(transport=httpx.MockTransport(handler)))
-    assert c.send("1001", {}).infcode == 1001 and len(calls) == 1
+    assert c.send("8000", {}).infcode == 1001 and len(calls) == 1

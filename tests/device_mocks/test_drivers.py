@@ -92,16 +92,16 @@ def test_every_transaction_has_one_driver_method_typed_with_its_registry_models(
 
 
 class _DriftedAdmin(SceneDriver):
-    """The admin driver as it would look after drifting: 1001 takes the wrong model, 9001 has
-    another name, 9002 is missing, and a method names a transaction that does not exist."""
+    """The admin driver as it would look after drifting: 8000 takes the wrong model, 8901 has
+    another name, 8902 is missing, and a method names a transaction that does not exist."""
 
     tag = "admin"
 
-    @tx("1001")
+    @tx("8000")
     def ping(self, inp: AccessLogIn | Fields | None = None, /, **kw: Any) -> PingOut:
         return self._call(self.ping, inp, kw)
 
-    @tx("9001")
+    @tx("8901")
     def set_clock(self, inp: AccessLogIn | Fields | None = None, /, **kw: Any) -> ClockOut:
         return self._call(self.set_clock, inp, kw)
 
@@ -111,16 +111,16 @@ class _DriftedAdmin(SceneDriver):
 
 
 def test_the_registry_check_reports_each_kind_of_drift():
-    new_scene = dataclasses.replace(REGISTRY["1001"], infno="8001", operation_id="pharmacy-sale", tag="pharmacy")
-    registry = {k: t for k, t in REGISTRY.items() if t.tag == "admin"} | {"8001": new_scene}
+    new_scene = dataclasses.replace(REGISTRY["8000"], infno="8501", operation_id="pharmacy-sale", tag="pharmacy")
+    registry = {k: t for k, t in REGISTRY.items() if t.tag == "admin"} | {"8501": new_scene}
     text = "\n".join(registry_problems({"admin": _DriftedAdmin}, registry))
-    assert "1001: _DriftedAdmin.ping takes AccessLogIn, the registry reference.envelope.Empty" in text
-    assert "9001: _DriftedAdmin.set_clock should be named clock" in text
-    assert "9001: _DriftedAdmin.set_clock takes AccessLogIn, the registry reference.scenes.admin.ClockIn" in text
-    assert "9002: _DriftedAdmin has no method for admin-access-log; add" in text
+    assert "8000: _DriftedAdmin.ping takes AccessLogIn, the registry reference.envelope.Empty" in text
+    assert "8901: _DriftedAdmin.set_clock should be named clock" in text
+    assert "8901: _DriftedAdmin.set_clock takes AccessLogIn, the registry reference.scenes.admin.ClockIn" in text
+    assert "8902: _DriftedAdmin has no method for admin-access-log; add" in text
     assert "def access_log(self, inp: AccessLogIn | Fields | None = None, /, **kw: Any) -> AccessLogOut:" in text
     assert "_DriftedAdmin.ghost: there is no transaction 9099" in text
-    assert "8001: no driver for tag 'pharmacy'" in text
+    assert "8501: no driver for tag 'pharmacy'" in text
 
 
 def test_a_driver_method_without_the_typed_signature_is_refused_when_the_class_is_made():
@@ -128,7 +128,7 @@ def test_a_driver_method_without_the_typed_signature_is_refused_when_the_class_i
         class _Untyped(SceneDriver):
             tag = "admin"
 
-            @tx("1001")
+            @tx("8000")
             def ping(self, inp: Fields | None = None, /, **kw: Any) -> PingOut:
                 return self._call(self.ping, inp, kw)
 
@@ -181,7 +181,7 @@ def test_a_model_a_mapping_and_keywords_send_the_same_input_and_only_the_fields_
                  lambda: drv.admit(**ADMISSION), lambda: drv.admit({**ADMISSION, "bed_no": "09"}, bed_no="01")):
         with pytest.raises(OutputMismatch):  # the recorder's empty output is no VisitOut
             call()
-    assert [infno for infno, _ in rec.sent] == ["3001"] * 4
+    assert [infno for infno, _ in rec.sent] == ["8201"] * 4
     assert all(sent == ADMISSION for _, sent in rec.sent)  # `ward` (optional) is not sent: not given
 
 
@@ -199,7 +199,7 @@ def test_input_that_does_not_fit_the_model_is_refused_before_anything_is_sent():
 
 def test_output_that_does_not_fit_the_model_raises_output_mismatch():
     drv = AdminDriver(Recorder({"infcode": 0, "output": {"business_time": "2026-03-02T08:00:00+08:00"}}))
-    with pytest.raises(OutputMismatch, match=r"1001: the output does not match PingOut: output\.sender"):
+    with pytest.raises(OutputMismatch, match=r"8000: the output does not match PingOut: output\.sender"):
         drv.ping()
 
 
@@ -230,14 +230,14 @@ def test_in_process_calls_are_authenticated_and_authorised_by_the_gateway(app, b
     with pytest.raises(TxError) as refused:  # a terminal may not close a day
         term.inpatient.day_end(day="2026-03-01")
     err = refused.value
-    assert (err.infno, err.infcode, err.err_field) == ("3009", 2005, "infno")
-    assert err.err_msg and "3009" in err.err_msg and err.envelope["output"] is None
+    assert (err.infno, err.infcode, err.err_field) == ("8209", 2005, "infno")
+    assert err.err_msg and "8209" in err.err_msg and err.envelope["output"] is None
     assert err.envelope["infcode"] == 2005 and err.result.status == 403
 
 
 @pytest.mark.req("GEN-2")
 def test_in_process_a_repeated_msgid_is_answered_once_from_the_idempotency_record(bureau):
-    env = bureau.envelope("1201", {"code": "410188", "name": "测试区88"})
+    env = bureau.envelope("8011", {"code": "410188", "name": "测试区88"})
     first, again = bureau.send_envelope(env), bureau.send_envelope(env)
     assert first.ok and again.envelope == first.envelope
     assert bureau.registry.send(bureau.registry.district_add, code="410188", name="测试区88").infcode == 3002
@@ -255,10 +255,10 @@ def test_in_process_retries_a_5xx_with_the_same_msgid_and_a_fresh_nonce():
 
     t = InProcess(Flaky(), sender="x", secret="s" * 20, retries=2, backoff_s=0)
     assert t.admin.ping().sender == "x"
-    assert len(seen) == 3 and {p for p, _, _ in seen} == {"1001"}
+    assert len(seen) == 3 and {p for p, _, _ in seen} == {"8000"}
     assert len({m for _, m, _ in seen}) == 1 and len({n for _, _, n in seen}) == 3
     seen.clear()
-    assert InProcess(Flaky(), sender="x", secret="s" * 20).send("1001", {}).infcode == 5002  # default: no retry
+    assert InProcess(Flaky(), sender="x", secret="s" * 20).send("8000", {}).infcode == 5002  # default: no retry
     assert len(seen) == 1
 
 
@@ -268,7 +268,7 @@ def test_in_process_reads_of_person_data_are_in_the_access_log(bureau):
     psn = world.persons[0]
     assert bureau.registry.person_get(psn_no=psn).psn_no == psn
     entries = bureau.admin.access_log(psn_no=psn).entries
-    assert [(e.principal_id, e.infno) for e in entries if e.infno == "1102"] == [("city-admin", "1102")]
+    assert [(e.principal_id, e.infno) for e in entries if e.infno == "8002"] == [("city-admin", "8002")]
 
 
 @pytest.mark.req("GEN-1")

@@ -61,7 +61,7 @@ def test_smoke_run_seeds_runs_locust_and_keeps_its_reports(tmp_path, capsys):
     assert summary["passed"] and summary["gallery"] == 15
     mixed = summary["stats"]["mixed"]
     assert mixed["total"]["failures"] == 0
-    assert {"2002 face-verify", "1303 device-terminal-heartbeat"} <= set(mixed["rows"])
+    assert {"8122 face-verify", "8103 device-terminal-heartbeat"} <= set(mixed["rows"])
     for name in ("noop_stats.csv", "mixed_stats.csv", "mixed_stats_history.csv", "noop.html", "mixed.html"):
         assert (out / name).stat().st_size > 0, name
     assert len(json.loads((out / "world.json").read_text())["persons"]) == 15

@@ -1,4 +1,4 @@
-"""The business clock is injectable; only a manual-clock server lets a bureau move it (9001), and a
+"""The business clock is injectable; only a manual-clock server lets a bureau move it (8901), and a
 manual clock is stored in the database: a restarted server resumes where it stopped, never earlier."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.conftest import ADMIN_SECRET, BASE, START, TestClient, make_settings,
 
 
 def business_time(admin: Client) -> str:
-    return admin.call("1001", {})["business_time"]
+    return admin.call("8000", {})["business_time"]
 
 
 def stored(settings) -> datetime | None:
@@ -51,20 +51,20 @@ def test_manual_clock_moves_only_forward():
 
 
 def test_clock_transaction_sets_and_advances_business_time(admin):
-    assert admin.call("9001", {"set_to": "2026-04-01T00:00:00"})["business_time"] == "2026-04-01T00:00:00+08:00"
-    assert admin.call("9001", {"advance_seconds": 86400})["business_time"] == "2026-04-02T00:00:00+08:00"
+    assert admin.call("8901", {"set_to": "2026-04-01T00:00:00"})["business_time"] == "2026-04-01T00:00:00+08:00"
+    assert admin.call("8901", {"advance_seconds": 86400})["business_time"] == "2026-04-02T00:00:00+08:00"
     assert business_time(admin) == "2026-04-02T00:00:00+08:00"
-    r = admin.send("9001", {"set_to": "2026-01-01T00:00:00"})
+    r = admin.send("8901", {"set_to": "2026-01-01T00:00:00"})
     assert r.infcode == 1001 and "backwards" in r.envelope["err_msg"]
     assert r.envelope["err_field"] == "input.set_to"
-    assert admin.send("9001", {}).infcode == 1001
+    assert admin.send("8901", {}).infcode == 1001
 
 
 def test_real_time_server_refuses_clock_changes(tmp_path):
     app = create_app(make_settings(tmp_path, clock="system"))
     with TestClient(app, base_url=BASE) as tc:
         admin = Client(BASE, sender="city-admin", secret=ADMIN_SECRET, http=tc)
-        r = admin.send("9001", {"advance_seconds": 60})
+        r = admin.send("8901", {"advance_seconds": 60})
     app.state.scenemon.store.close()
     assert r.infcode == 3004
 
@@ -73,22 +73,22 @@ def test_clock_survives_a_killed_server_and_moves_on_after_the_restart(tmp_path)
     env = server_env(tmp_path / "clock.db")
     with ServerProcess(env, log_path=tmp_path / "server.log") as srv:
         admin = Client(srv.base_url, sender="city-admin", secret=ADMIN_SECRET)
-        moved = admin.call("9001", {"advance_seconds": 3 * 86400})["business_time"]
+        moved = admin.call("8901", {"advance_seconds": 3 * 86400})["business_time"]
         assert moved == "2026-03-05T08:00:00+08:00"
-        srv.kill()  # no shutdown handler runs: the time was stored when 9001 answered
+        srv.kill()  # no shutdown handler runs: the time was stored when 8901 answered
         admin.close()
     with ServerProcess(env, log_path=tmp_path / "server.log") as srv:  # the same clock_start as before
         admin = Client(srv.base_url, sender="city-admin", secret=ADMIN_SECRET)
         assert business_time(admin) == moved
-        assert admin.call("9001", {"advance_seconds": 3600})["business_time"] == "2026-03-05T09:00:00+08:00"
-        back = admin.send("9001", {"set_to": START})  # where a fresh server would have started
+        assert admin.call("8901", {"advance_seconds": 3600})["business_time"] == "2026-03-05T09:00:00+08:00"
+        back = admin.send("8901", {"set_to": START})  # where a fresh server would have started
         assert back.infcode == 1001 and "backwards" in back.envelope["err_msg"]
         assert business_time(admin) == "2026-03-05T09:00:00+08:00"
         admin.close()
 
 
 def test_restart_resumes_the_stored_time_and_an_earlier_clock_start_does_not_move_it_back(tmp_path):
-    run_app(make_settings(tmp_path), lambda a: a.call("9001", {"set_to": "2026-06-01T12:00:00"}))
+    run_app(make_settings(tmp_path), lambda a: a.call("8901", {"set_to": "2026-06-01T12:00:00"}))
     assert run_app(make_settings(tmp_path), business_time) == "2026-06-01T12:00:00+08:00"
     assert run_app(make_settings(tmp_path, clock_start=None), business_time) == "2026-06-01T12:00:00+08:00"
     assert run_app(make_settings(tmp_path, clock_start="2026-01-01T00:00:00"),
@@ -96,7 +96,7 @@ def test_restart_resumes_the_stored_time_and_an_earlier_clock_start_does_not_mov
 
 
 def test_a_later_clock_start_moves_a_resumed_clock_forward_and_is_stored(tmp_path):
-    run_app(make_settings(tmp_path), lambda a: a.call("9001", {"set_to": "2026-06-01T12:00:00"}))
+    run_app(make_settings(tmp_path), lambda a: a.call("8901", {"set_to": "2026-06-01T12:00:00"}))
     assert run_app(make_settings(tmp_path, clock_start="2026-09-01T00:00:00"),
                    business_time) == "2026-09-01T00:00:00+08:00"
     assert run_app(make_settings(tmp_path, clock_start=None), business_time) == "2026-09-01T00:00:00+08:00"
@@ -123,7 +123,7 @@ def test_refused_clock_change_names_the_field_and_moves_nothing(tmp_path, inp, f
     settings = make_settings(tmp_path)
 
     def refused(admin):
-        r = admin.send("9001", inp)
+        r = admin.send("8901", inp)
         return r.infcode, r.envelope["err_field"], business_time(admin)
 
     assert run_app(settings, refused) == (1001, field, "2026-03-02T08:00:00+08:00")
@@ -131,9 +131,9 @@ def test_refused_clock_change_names_the_field_and_moves_nothing(tmp_path, inp, f
 
 
 def test_clock_may_be_advanced_up_to_its_last_second(admin):
-    out = admin.call("9001", {"set_to": LATEST.replace(tzinfo=None).isoformat()})
+    out = admin.call("8901", {"set_to": LATEST.replace(tzinfo=None).isoformat()})
     assert out["business_time"] == "2099-12-31T23:59:59+08:00"
-    assert admin.send("9001", {"advance_seconds": 1}).envelope["err_field"] == "input.advance_seconds"
+    assert admin.send("8901", {"advance_seconds": 1}).envelope["err_field"] == "input.advance_seconds"
 
 
 def test_a_rolled_back_clock_change_moves_neither_the_stored_nor_the_running_clock(tmp_path):

@@ -7,8 +7,8 @@ Deadline rules (`runs_at: day_end` in their files) judge a deadline at the day e
 day it falls on: their scans only look at days an institution has closed for the inpatient scene
 (`day_closures`, or being closed by the running day end), when the facts can no longer change,
 and skip subjects that already have a lead of the rule, so a day end and a later post-event run
-over a longer period (7201) never report the same finding twice. The indicator rule
-(`runs_at: period`) runs with 7201.
+over a longer period (8801) never report the same finding twice. The indicator rule
+(`runs_at: period`) runs with 8801.
 
 Every scan reads its facts for the whole window with one set-based query (joins and GROUP BY over
 the closed days of the run's institutions), never one query per visit: a day end's cost in

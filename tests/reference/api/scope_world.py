@@ -59,7 +59,7 @@ class ScopeWorld:
         """A person linked to no institution (registered by the city bureau, insured in D2)."""
         n = next(_n)
         psn = f"PFREE{n:05d}"
-        self.admin.call("1101", {"psn_no": psn, "certno": make_certno("410105", date(1970, 1, 1) + timedelta(days=n),
+        self.admin.call("8001", {"psn_no": psn, "certno": make_certno("410105", date(1970, 1, 1) + timedelta(days=n),
                                                                       n % 1000),
                                  "psn_name": f"自由{n}", "insuplc_admdvs": "410105"})
         return psn
@@ -72,7 +72,7 @@ def _certno(n: int, district: str) -> str:
 def build(http, admin: Client, base: str) -> ScopeWorld:
     rng = np.random.default_rng(3)
     for key, code in DISTRICTS.items():
-        admin.call("1201", {"code": code, "name": f"区{key}"})
+        admin.call("8011", {"code": code, "name": f"区{key}"})
     insts: dict[str, Client] = {}
     terms: dict[str, Client] = {}
     codes: dict[str, str] = {}
@@ -80,19 +80,19 @@ def build(http, admin: Client, base: str) -> ScopeWorld:
     for key, dkey in INSTITUTIONS.items():
         code = f"H{DISTRICTS[dkey]}{key}X"
         codes[key] = code
-        out = admin.call("1202", {"fixmedins_code": code, "fixmedins_name": f"医院{key}",
+        out = admin.call("8012", {"fixmedins_code": code, "fixmedins_name": f"医院{key}",
                                   "inst_type": "secondary_hospital", "level": "2A",
                                   "district_code": DISTRICTS[dkey]})
         inst = insts[key] = Client(base, sender=code, secret=out["secret"], fixmedins_code=code, http=http)
         for scene in ("inpatient", "pharmacy", "hemodialysis", "rehab"):
-            admin.call("1204", {"fixmedins_code": code, "scene": scene, "enabled": True, "since": SINCE})
+            admin.call("8014", {"fixmedins_code": code, "scene": scene, "enabled": True, "since": SINCE})
         tid = f"T{code}1"
-        t = inst.call("1301", {"terminal_id": tid, "model": "SM-3", "serial_no": f"S{code}1", "cert_class": "III",
+        t = inst.call("8101", {"terminal_id": tid, "model": "SM-3", "serial_no": f"S{code}1", "cert_class": "III",
                                "certification_id": f"C{code}1"})
-        admin.call("1302", {"terminal_id": tid, "approve": True})
+        admin.call("8102", {"terminal_id": tid, "approve": True})
         terms[key] = Client(base, sender=tid, secret=t["secret"], fixmedins_code=code, http=http, opter_type="2")
         pending = f"T{code}2"
-        inst.call("1301", {"terminal_id": pending, "model": "SM-3", "serial_no": f"S{code}2", "cert_class": "III",
+        inst.call("8101", {"terminal_id": pending, "model": "SM-3", "serial_no": f"S{code}2", "cert_class": "III",
                            "certification_id": f"C{code}2"})
         d = DISTRICTS[dkey]
         persons = {}
@@ -100,7 +100,7 @@ def build(http, admin: Client, base: str) -> ScopeWorld:
             n = next(_n)
             psn = f"P{key}{role_key.upper()}{n:03d}"
             certno = _certno(n, d)
-            inst.call("1101", {"psn_no": psn, "certno": certno, "psn_name": f"住{key}{role_key}", "insuplc_admdvs": d})
+            inst.call("8001", {"psn_no": psn, "certno": certno, "psn_name": f"住{key}{role_key}", "insuplc_admdvs": d})
             persons[role_key] = (psn, certno, f"住{key}{role_key}")
         targets[key] = {"institution": code, "district": d, "terminal": tid, "terminal_new": pending,
                         "person": persons["p"][0], "certno": persons["p"][1], "name": persons["p"][2],
@@ -112,65 +112,65 @@ def build(http, admin: Client, base: str) -> ScopeWorld:
         for vkey, pkey in (("visit", "person"), ("visit2", "person2"), ("visit_d", "person_d")):
             mdtrt = f"M{key}{vkey.upper()}"
             psn = tg[pkey]
-            inst.call("3001", {"mdtrt_id": mdtrt, "psn_no": psn, "adm_time": "2026-03-02T08:00:00", "dept_code": "NK",
+            inst.call("8201", {"mdtrt_id": mdtrt, "psn_no": psn, "adm_time": "2026-03-02T08:00:00", "dept_code": "NK",
                                "dept_name": "内科", "ward": "W1", "bed_no": f"B{next(_n)}", "dept_equipped": True,
                                "consent": {"face_recognition": True, "video_monitoring": True,
                                            "signed_at": "2026-03-02T08:00:00"}})
-            certno = admin.call("1102", {"psn_no": psn})["certno"]
-            term.call("3002", {"mdtrt_id": mdtrt, "certno": certno, "capture": capture(psn, rng)})
+            certno = admin.call("8002", {"psn_no": psn})["certno"]
+            term.call("8202", {"mdtrt_id": mdtrt, "certno": certno, "capture": capture(psn, rng)})
             tg[vkey] = mdtrt
-        # A visit whose identity and face capture (3002) is still due.
-        inst.call("3001", {"mdtrt_id": f"M{key}VISITE", "psn_no": tg["person_e"], "adm_time": "2026-03-02T08:00:00",
+        # A visit whose identity and face capture (8202) is still due.
+        inst.call("8201", {"mdtrt_id": f"M{key}VISITE", "psn_no": tg["person_e"], "adm_time": "2026-03-02T08:00:00",
                            "dept_code": "NK", "dept_name": "内科", "bed_no": f"B{next(_n)}", "dept_equipped": False,
                            "consent": {"face_recognition": True, "video_monitoring": True,
                                        "signed_at": "2026-03-02T08:00:00"}})
         tg["visit_e"] = f"M{key}VISITE"
     # Day 3: close day 2 (leads), then the objects of day 3.
-    admin.call("9001", {"set_to": "2026-03-04T09:00:00"})
-    admin.call("3009", {"day": "2026-03-03"})
+    admin.call("8901", {"set_to": "2026-03-04T09:00:00"})
+    admin.call("8209", {"day": "2026-03-03"})
     for key in INSTITUTIONS:
         tg, inst, term = targets[key], insts[key], terms[key]
         code = tg["institution"]
-        inst.call("3003", {"mdtrt_id": tg["visit_d"], "dscg_time": "2026-03-04T08:30:00"})
+        inst.call("8203", {"mdtrt_id": tg["visit_d"], "dscg_time": "2026-03-04T08:30:00"})
 
         def attach(kind: str, inst: Client = inst, code: str = code) -> int:
             content = base64.b64encode(PDF + f"{code} {kind} {next(_n)}".encode()).decode()
-            return inst.call("3021", {"att_type": kind, "filename": f"{kind}.pdf", "media_type": "application/pdf",
+            return inst.call("8601", {"att_type": kind, "filename": f"{kind}.pdf", "media_type": "application/pdf",
                                       "content_b64": content})["attachment_id"]
 
         tg["att"], tg["att2"], tg["att3"] = attach("treatment_record"), attach("evidence"), attach("treatment_record")
-        tg["reg"] = inst.call("3022", {"subject": {"patient_day": {"mdtrt_id": tg["visit"], "day": "2026-03-04"}},
+        tg["reg"] = inst.call("8602", {"subject": {"patient_day": {"mdtrt_id": tg["visit"], "day": "2026-03-04"}},
                                        "reason": "under_treatment",
                                        "explanation": "在放射科检查", "attachment_ids": [tg["att"]]})["reg_id"]
-        task = admin.call("3011", {"fixmedins_code": code, "selection": "patients", "mdtrt_ids": [tg["visit2"]],
+        task = admin.call("8211", {"fixmedins_code": code, "selection": "patients", "mdtrt_ids": [tg["visit2"]],
                                    "deadline": "2026-03-04T12:00:00"})
         tg["task"] = task["task_id"]
         item = {"mdtrt_id": tg["visit2"], "task_id": tg["task"]}
-        tg["reg_r"] = inst.call("3022", {"subject": {"bed_check_item": item},
+        tg["reg_r"] = inst.call("8602", {"subject": {"bed_check_item": item},
                                          "reason": "under_treatment",
                                          "explanation": "正在做检查治疗", "attachment_ids": [tg["att3"]]})["reg_id"]
-        admin.call("3024", {"reg_id": tg["reg_r"], "approve": False, "note": "材料不足"})
-        tg["verification"] = term.call("2002", {"psn_no": tg["person"], "scene": "pharmacy",
+        admin.call("8604", {"reg_id": tg["reg_r"], "approve": False, "note": "材料不足"})
+        tg["verification"] = term.call("8122", {"psn_no": tg["person"], "scene": "pharmacy",
                                                 "capture": capture(tg["person"], rng)})["verification_id"]
         for skey in ("setl", "setl2"):
             setl_id = f"S{key}{skey.upper()}"
-            out = inst.call("7102", {"setl_id": setl_id, "psn_no": tg["person"], "scene": "pharmacy",
+            out = inst.call("8712", {"setl_id": setl_id, "psn_no": tg["person"], "scene": "pharmacy",
                                      "setl_time": "2026-03-04T08:00:00", "method": "ssc", "total_amount": 1500.0,
                                      "items": [{"item_code": "XA01", "item_name": "阿莫西林", "qty": 1,
                                                 "amount": 1500.0}]})
             assert out["result"] == "refused", out
             tg[skey] = setl_id
             tg["decision"] = out["decisions"][0]["decision_id"]
-        tg["appeal"] = inst.call("7103", {"setl_id": tg["setl"], "reason": "buyer was checked"})["appeal_id"]
-        tg["ticket"] = inst.call("1304", {"terminal_id": tg["terminal"], "device_kind": "camera",
+        tg["appeal"] = inst.call("8713", {"setl_id": tg["setl"], "reason": "buyer was checked"})["appeal_id"]
+        tg["ticket"] = inst.call("8104", {"terminal_id": tg["terminal"], "device_kind": "camera",
                                           "description": "镜头模糊", "occurred_at": "2026-03-04T07:00:00"})["ticket_id"]
-        leads = admin.call("7301", {"fixmedins_code": code})["leads"]
+        leads = admin.call("8811", {"fixmedins_code": code})["leads"]
         assert leads, f"the day end found nothing for {code}"
         tg["lead"] = leads[0]["lead_id"]
         tg["capture"] = capture(tg["person"], rng)
         tg["capture_d"] = capture(tg["person_d"], rng)
         tg["capture_e"] = capture(tg["person_e"], rng)
-    admin.call("7003", {"base_version": "2026.1", "version": "2026.9-scope", "effective_from": "2026-06-01",
+    admin.call("8703", {"base_version": "2026.1", "version": "2026.9-scope", "effective_from": "2026-06-01",
                         "changes": [{"rule_id": "PH-FACE-OVER-AMOUNT", "params": {"amount_threshold_yuan": 900}}]})
     targets[ABSENT] = {
         "institution": "HABSENT01", "district": "410199", "terminal": "TABSENT01", "terminal_new": "TABSENT02",
@@ -191,7 +191,7 @@ def build(http, admin: Client, base: str) -> ScopeWorld:
         inp = {"id": f"u-{name}", "role": role, "display_name": name}
         if district:
             inp["district_code"] = DISTRICTS[district]
-        secret = admin.call("1205", inp)["secret"]
+        secret = admin.call("8015", inp)["secret"]
         scope = frozenset(k for k, d in INSTITUTIONS.items() if district in (None, d))
         actors[name] = Actor(name, role, Client(base, sender=f"u-{name}", secret=secret, http=http), scope)
     for key in ("A", "A2"):

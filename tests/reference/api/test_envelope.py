@@ -37,10 +37,10 @@ def _send_raw(client, env: dict, path_infno: str | None = "auto"):
 )
 def test_bad_field_is_refused_with_its_name(world, mutate, field):
     inst = next(iter(world.institutions.values())).client
-    env = inst.envelope("1101", {"psn_no": "PX1", "certno": "41010219700101011X",
+    env = inst.envelope("8001", {"psn_no": "PX1", "certno": "41010219700101011X",
                                  "psn_name": "王五", "insuplc_admdvs": "410100"})
     mutate(env)
-    resp = _send_raw(inst, env, path_infno="1101")
+    resp = _send_raw(inst, env, path_infno="8001")
     body = resp.json()
     assert resp.status_code == 422
     assert body["infcode"] == 1001
@@ -52,10 +52,10 @@ def test_bad_field_is_refused_with_its_name(world, mutate, field):
 @pytest.mark.req("GEN-2")
 def test_bad_input_stores_nothing(world):
     inst = next(iter(world.institutions.values())).client
-    r = inst.send("1101", {"psn_no": "PX2", "certno": "41010219700101011X", "psn_name": "",
+    r = inst.send("8001", {"psn_no": "PX2", "certno": "41010219700101011X", "psn_name": "",
                            "insuplc_admdvs": "410100"})
     assert r.infcode == 1001 and r.envelope["err_field"] == "input.psn_name"
-    q = world.bureau.send("1102", {"psn_no": "PX2"})
+    q = world.bureau.send("8002", {"psn_no": "PX2"})
     assert q.infcode == 3003
 
 
@@ -69,25 +69,25 @@ def test_unknown_transaction_number(admin):
 
 
 def test_single_endpoint_dispatches_by_infno(admin):
-    resp = _send_raw(admin, admin.envelope("1001", {}), path_infno=None)
+    resp = _send_raw(admin, admin.envelope("8000", {}), path_infno=None)
     assert resp.status_code == 200 and resp.json()["output"]["sender"] == "city-admin"
 
 
 def test_url_and_body_infno_must_agree(admin):
-    resp = _send_raw(admin, admin.envelope("1001", {}), path_infno="1201")
+    resp = _send_raw(admin, admin.envelope("8000", {}), path_infno="8011")
     assert resp.json()["infcode"] == 1001 and resp.json()["err_field"] == "infno"
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"\xff\xfe", b""])
 def test_malformed_json(admin, body):
-    resp = admin.post_raw("1001", body)
+    resp = admin.post_raw("8000", body)
     assert resp.status_code == 400 and resp.json()["infcode"] == 1002
 
 
 def test_oversized_body_is_refused_before_anything_else(app, http, admin):
     limit = app.state.scenemon.settings.max_body_bytes
     body = b"{" + b" " * (limit + 1) + b"}"
-    resp = admin.post_raw("1001", body)
+    resp = admin.post_raw("8000", body)
     assert resp.status_code == 413 and resp.json()["infcode"] == 1004
     # also without a Content-Length the stream is cut at the limit
     def chunks():
@@ -95,12 +95,12 @@ def test_oversized_body_is_refused_before_anything_else(app, http, admin):
             yield b" " * 65536
 
     headers = sign_headers("city-admin", "irrelevant", b"")
-    resp = http.post("/tx/1001", content=chunks(), headers=headers)
+    resp = http.post("/tx/8000", content=chunks(), headers=headers)
     assert resp.json()["infcode"] == 1004
 
 
 def test_success_envelope_shape(admin):
-    res = admin.send("1001", {})
+    res = admin.send("8000", {})
     env = res.envelope
     assert env["infcode"] == 0 and env["err_msg"] is None
     assert set(env) == {"infcode", "inf_refmsgid", "msgid", "refmsg_time", "respond_time",
@@ -115,7 +115,7 @@ def test_envelope_parsing_takes_utf8_json_only(app):
     from reference import errors as E
 
     gw = app.state.gateway
-    env = {"infno": "1001", "msgid": "M" * 20, "opter_type": "1", "opter": "x", "opter_name": "经办人",
+    env = {"infno": "8000", "msgid": "M" * 20, "opter_type": "1", "opter": "x", "opter_name": "经办人",
            "inf_time": "2026-01-01 00:00:00", "input": {"v": [0.5, -1e-7, 3]}}
     parsed = gw._parse_envelope(json.dumps(env, ensure_ascii=False).encode())
     assert parsed.opter_name == env["opter_name"] and parsed.input == env["input"]

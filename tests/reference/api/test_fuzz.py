@@ -48,10 +48,10 @@ class Target:
     institutions: list[str]
 
     def monitor_every_scene(self) -> None:
-        """Undo what fuzzing 1204 did, so that the scene transactions after it still run."""
+        """Undo what fuzzing 8014 did, so that the scene transactions after it still run."""
         for code in self.institutions:
             for scene in ("inpatient", "pharmacy", "hemodialysis", "rehab"):
-                self.senders["city_bureau"].call("1204", {"fixmedins_code": code, "scene": scene, "enabled": True,
+                self.senders["city_bureau"].call("8014", {"fixmedins_code": code, "scene": scene, "enabled": True,
                                                           "since": "2026-03-01"})
 
 
@@ -65,7 +65,7 @@ def target(tmp_path_factory):
         senders = {"city_bureau": w.bureau, "institution": inst.client, "terminal": w.terminal()}
         for role in ("district_bureau", "agency", "audit_centre", "ops_vendor"):
             uid = f"fuzz-{role.replace('_', '-')}"
-            out = w.bureau.call("1205", {"id": uid, "role": role, "display_name": role,
+            out = w.bureau.call("8015", {"id": uid, "role": role, "display_name": role,
                                          **({"district_code": w.district} if role == "district_bureau" else {})})
             senders[role] = Client(BASE, sender=uid, secret=out["secret"], http=tc)
         known = {
@@ -224,7 +224,7 @@ def _fuzz(target: Target, infno: str, examples: int) -> None:
         _one_call(target, infno, role, inp)
 
     run()
-    if infno == "1204":
+    if infno == "8014":
         target.monitor_every_scene()
 
 

@@ -48,88 +48,88 @@ class RAW(str):
 
 CASES = [
     # integer ids of 2**63 and more: OverflowError in the store before
-    ("id-task", "terminal", "3005", {"mdtrt_id": "V1", "psn_no": "P1", "task_id": BIG,
+    ("id-task", "terminal", "8205", {"mdtrt_id": "V1", "psn_no": "P1", "task_id": BIG,
                                      "capture": {"embedding": EMBEDDING, "embedding_model": "synthetic:v1"}},
      "input.task_id"),
-    ("id-task-query", "bureau", "3012", {"task_id": BIG}, "input.task_id"),
-    ("id-since-task", "bureau", "3012", {"since_task_id": 10**30}, "input.since_task_id"),
-    ("id-ticket", "institution", "1305", {"ticket_id": BIG, "resolution": "换了摄像头"}, "input.ticket_id"),
-    ("id-reg-supplement", "institution", "3023", {"reg_id": BIG, "note": "补充了检查记录", "attachment_ids": [1]},
+    ("id-task-query", "bureau", "8212", {"task_id": BIG}, "input.task_id"),
+    ("id-since-task", "bureau", "8212", {"since_task_id": 10**30}, "input.since_task_id"),
+    ("id-ticket", "institution", "8105", {"ticket_id": BIG, "resolution": "换了摄像头"}, "input.ticket_id"),
+    ("id-reg-supplement", "institution", "8603", {"reg_id": BIG, "note": "补充了检查记录", "attachment_ids": [1]},
      "input.reg_id"),
-    ("id-attachment", "institution", "3023", {"reg_id": 1, "note": "补充了检查记录", "attachment_ids": [BIG]},
+    ("id-attachment", "institution", "8603", {"reg_id": 1, "note": "补充了检查记录", "attachment_ids": [BIG]},
      "input.attachment_ids.0"),
-    ("id-reg-review", "bureau", "3024", {"reg_id": BIG, "approve": True, "note": "同意"}, "input.reg_id"),
-    ("id-reg-query", "bureau", "3025", {"reg_id": BIG}, "input.reg_id"),
-    ("id-appeal", "bureau", "7104", {"appeal_id": BIG, "overturn": False, "note": "维持"}, "input.appeal_id"),
-    ("id-lead-list", "bureau", "7301", {"lead_id": BIG}, "input.lead_id"),
-    ("id-lead-move", "bureau", "7302", {"lead_id": BIG, "to_status": "screened"}, "input.lead_id"),
-    ("id-decision", "bureau", "7501", {"decision_id": BIG}, "input.decision_id"),
-    ("id-verification", "institution", "7102", with_(SETTLEMENT, method="face", verification_id=BIG),
+    ("id-reg-review", "bureau", "8604", {"reg_id": BIG, "approve": True, "note": "同意"}, "input.reg_id"),
+    ("id-reg-query", "bureau", "8605", {"reg_id": BIG}, "input.reg_id"),
+    ("id-appeal", "bureau", "8714", {"appeal_id": BIG, "overturn": False, "note": "维持"}, "input.appeal_id"),
+    ("id-lead-list", "bureau", "8811", {"lead_id": BIG}, "input.lead_id"),
+    ("id-lead-move", "bureau", "8812", {"lead_id": BIG, "to_status": "screened"}, "input.lead_id"),
+    ("id-decision", "bureau", "8722", {"decision_id": BIG}, "input.decision_id"),
+    ("id-verification", "institution", "8712", with_(SETTLEMENT, method="face", verification_id=BIG),
      "input.verification_id"),
     # dates at the calendar's edges, and times whose conversion to CST leaves years 1-9999
-    ("date-first", "bureau", "7201", {"start": "0001-01-01", "end": "0001-01-02"}, "input.start"),
-    ("date-last", "bureau", "7201", {"start": "9999-12-30", "end": "9999-12-31"}, "input.start"),
-    ("date-last-simulate", "bureau", "7005", {"start": "9999-12-30", "end": "9999-12-31", "version": "2026.1"},
+    ("date-first", "bureau", "8801", {"start": "0001-01-01", "end": "0001-01-02"}, "input.start"),
+    ("date-last", "bureau", "8801", {"start": "9999-12-30", "end": "9999-12-31"}, "input.start"),
+    ("date-last-simulate", "bureau", "8705", {"start": "9999-12-30", "end": "9999-12-31", "version": "2026.1"},
      "input.start"),
-    ("date-first-simulate", "bureau", "7005", {"start": "2026-03-01", "end": "0001-01-01", "version": "2026.1"},
+    ("date-first-simulate", "bureau", "8705", {"start": "2026-03-01", "end": "0001-01-01", "version": "2026.1"},
      "input.end"),
-    ("time-fault", "institution", "1304", with_(FAULT, occurred_at="9999-12-31T23:00:00-05:00"),
+    ("time-fault", "institution", "8104", with_(FAULT, occurred_at="9999-12-31T23:00:00-05:00"),
      "input.occurred_at"),
-    ("time-admission", "institution", "3001", with_(ADMISSION, adm_time="0001-01-01T03:00:00+09:00"),
+    ("time-admission", "institution", "8201", with_(ADMISSION, adm_time="0001-01-01T03:00:00+09:00"),
      "input.adm_time"),
-    ("time-settlement", "institution", "7102", with_(SETTLEMENT, setl_time="9999-12-31T20:00:00-10:00"),
+    ("time-settlement", "institution", "8712", with_(SETTLEMENT, setl_time="9999-12-31T20:00:00-10:00"),
      "input.setl_time"),
-    ("admission-year-1", "institution", "3001", with_(ADMISSION, adm_time="0001-06-01T08:00:00"), "input.adm_time"),
-    ("clock-advance", "bureau", "9001", {"advance_seconds": 10**12}, "input.advance_seconds"),
-    ("clock-set", "bureau", "9001", {"set_to": "9999-12-31T23:59:59"}, "input.set_to"),
+    ("admission-year-1", "institution", "8201", with_(ADMISSION, adm_time="0001-06-01T08:00:00"), "input.adm_time"),
+    ("clock-advance", "bureau", "8901", {"advance_seconds": 10**12}, "input.advance_seconds"),
+    ("clock-set", "bureau", "8901", {"set_to": "9999-12-31T23:59:59"}, "input.set_to"),
     # amounts: Infinity (inf - inf passed the sum check), 1e308, an overflow to infinity
-    ("amount-1e308", "institution", "7102", with_(SETTLEMENT, total_amount=1e308,
+    ("amount-1e308", "institution", "8712", with_(SETTLEMENT, total_amount=1e308,
                                                   items=[with_(ITEMS[0], amount=1e308)]), "input.total_amount"),
-    ("amount-overflow", "institution", "7102", with_(SETTLEMENT, total_amount=RAW("1e400"),
+    ("amount-overflow", "institution", "8712", with_(SETTLEMENT, total_amount=RAW("1e400"),
                                                      items=[with_(ITEMS[0], amount=RAW("1e400"))]),
      "input.total_amount"),
-    ("amount-negative", "institution", "7101", with_(SETTLEMENT, total_amount=-10.0,
+    ("amount-negative", "institution", "8711", with_(SETTLEMENT, total_amount=-10.0,
                                                      items=[with_(ITEMS[0], amount=-10.0)]), "input.total_amount"),
-    ("qty-huge", "institution", "7101", with_(SETTLEMENT, items=[with_(ITEMS[0], qty=1e9)]), "input.items.0.qty"),
-    ("recovered-1e308", "bureau", "7302", {"lead_id": 1, "to_status": "confirmed", "amount_recovered": 1e308},
+    ("qty-huge", "institution", "8711", with_(SETTLEMENT, items=[with_(ITEMS[0], qty=1e9)]), "input.items.0.qty"),
+    ("recovered-1e308", "bureau", "8812", {"lead_id": 1, "to_status": "confirmed", "amount_recovered": 1e308},
      "input.amount_recovered"),
-    ("heartbeat-overflow", "terminal", "1303", with_(HEARTBEAT, detail={"temp_c": RAW("-1e400")}),
+    ("heartbeat-overflow", "terminal", "8103", with_(HEARTBEAT, detail={"temp_c": RAW("-1e400")}),
      "input.detail.temp_c"),
-    ("heartbeat-disk", "terminal", "1303", with_(HEARTBEAT, free_disk_mb=2**40), "input.free_disk_mb"),
+    ("heartbeat-disk", "terminal", "8103", with_(HEARTBEAT, free_disk_mb=2**40), "input.free_disk_mb"),
     # the envelope's time must be a real date-time
-    ("inf-time", "bureau", "1001", {}, "inf_time"),
+    ("inf-time", "bureau", "8000", {}, "inf_time"),
     # ID numbers: born in the future, an area naming no province
-    ("certno-2090", "institution", "1101", with_(PERSON, certno=make_certno("410102", date(2090, 1, 1), 1)),
+    ("certno-2090", "institution", "8001", with_(PERSON, certno=make_certno("410102", date(2090, 1, 1), 1)),
      "input.certno"),
-    ("certno-area-0", "institution", "1101", with_(PERSON, certno=make_certno("000000", date(1980, 1, 1), 1)),
+    ("certno-area-0", "institution", "8001", with_(PERSON, certno=make_certno("000000", date(1980, 1, 1), 1)),
      "input.certno"),
-    ("certno-1800", "institution", "1101", with_(PERSON, certno=make_certno("410102", date(1800, 1, 1), 1)),
+    ("certno-1800", "institution", "8001", with_(PERSON, certno=make_certno("410102", date(1800, 1, 1), 1)),
      "input.certno"),
-    ("certno-arabic-digits", "institution", "1101",
+    ("certno-arabic-digits", "institution", "8001",
      with_(PERSON, certno=PERSON["certno"].translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))), "input.certno"),
-    ("district-arabic-digits", "bureau", "1201", {"code": "٤١٠١٩٩", "name": "测试区"}, "input.code"),
+    ("district-arabic-digits", "bureau", "8011", {"code": "٤١٠١٩٩", "name": "测试区"}, "input.code"),
     # control characters
-    ("nul-name", "institution", "1101", with_(PERSON, psn_name="王\x00五"), "input.psn_name"),
-    ("nul-detail", "terminal", "1303", with_(HEARTBEAT, detail={"note": "ok\x00"}), "input.detail.note"),
-    ("nul-deep", "institution", "7103", {"setl_id": "S1", "reason": "本人确已到店", "evidence": ["ok", "b\x00"]},
+    ("nul-name", "institution", "8001", with_(PERSON, psn_name="王\x00五"), "input.psn_name"),
+    ("nul-detail", "terminal", "8103", with_(HEARTBEAT, detail={"note": "ok\x00"}), "input.detail.note"),
+    ("nul-deep", "institution", "8713", {"setl_id": "S1", "reason": "本人确已到店", "evidence": ["ok", "b\x00"]},
      "input.evidence.1"),
-    ("bell-in-note", "bureau", "3024", {"reg_id": 1, "approve": True, "note": "同意\x07"}, "input.note"),
-    ("newline-in-name", "institution", "1101", with_(PERSON, psn_name="王\n五"), "input.psn_name"),
-    ("c1-in-name", "institution", "1101", with_(PERSON, psn_name="王\x85五"), "input.psn_name"),
-    ("del-in-name", "institution", "1101", with_(PERSON, psn_name="王\x7f五"), "input.psn_name"),
-    ("nul-key", "terminal", "1303", with_(HEARTBEAT, detail={"k\x00": 1}), "input.detail"),
+    ("bell-in-note", "bureau", "8604", {"reg_id": 1, "approve": True, "note": "同意\x07"}, "input.note"),
+    ("newline-in-name", "institution", "8001", with_(PERSON, psn_name="王\n五"), "input.psn_name"),
+    ("c1-in-name", "institution", "8001", with_(PERSON, psn_name="王\x85五"), "input.psn_name"),
+    ("del-in-name", "institution", "8001", with_(PERSON, psn_name="王\x7f五"), "input.psn_name"),
+    ("nul-key", "terminal", "8103", with_(HEARTBEAT, detail={"k\x00": 1}), "input.detail"),
     # loose coercion
-    ("yes-is-not-true", "institution", "3001", with_(ADMISSION, dept_equipped="yes"), "input.dept_equipped"),
-    ("one-is-not-true", "institution", "3001", with_(ADMISSION, dept_equipped=1), "input.dept_equipped"),
-    ("text-is-not-a-number", "institution", "7101", with_(SETTLEMENT, items=[with_(ITEMS[0], qty="1")]),
+    ("yes-is-not-true", "institution", "8201", with_(ADMISSION, dept_equipped="yes"), "input.dept_equipped"),
+    ("one-is-not-true", "institution", "8201", with_(ADMISSION, dept_equipped=1), "input.dept_equipped"),
+    ("text-is-not-a-number", "institution", "8711", with_(SETTLEMENT, items=[with_(ITEMS[0], qty="1")]),
      "input.items.0.qty"),
-    ("integer-is-not-a-date", "bureau", "7201", {"start": 20260301, "end": "2026-03-02"}, "input.start"),
-    ("unix-time-is-not-a-time", "institution", "1304", with_(FAULT, occurred_at=1772409600), "input.occurred_at"),
-    ("number-is-not-a-code", "institution", "7101", with_(SETTLEMENT, scene=1), "input.scene"),
-    ("float-is-not-an-id", "bureau", "7501", {"decision_id": 1.0}, "input.decision_id"),
-    ("text-is-not-an-id", "bureau", "7501", {"decision_id": "1"}, "input.decision_id"),
+    ("integer-is-not-a-date", "bureau", "8801", {"start": 20260301, "end": "2026-03-02"}, "input.start"),
+    ("unix-time-is-not-a-time", "institution", "8104", with_(FAULT, occurred_at=1772409600), "input.occurred_at"),
+    ("number-is-not-a-code", "institution", "8711", with_(SETTLEMENT, scene=1), "input.scene"),
+    ("float-is-not-an-id", "bureau", "8722", {"decision_id": 1.0}, "input.decision_id"),
+    ("text-is-not-an-id", "bureau", "8722", {"decision_id": "1"}, "input.decision_id"),
     # nesting: a deep list names the field where the depth ran out
-    ("deep-20", "terminal", "1303", with_(HEARTBEAT, detail={"k": RAW("[" * 20 + "]" * 20)}),
+    ("deep-20", "terminal", "8103", with_(HEARTBEAT, detail={"k": RAW("[" * 20 + "]" * 20)}),
      "input.detail.k" + ".0" * 13),
 ]
 
@@ -203,14 +203,14 @@ def test_a_crafted_input_is_refused_naming_its_field_and_changes_nothing(app, wo
 ])
 def test_a_body_that_is_not_utf8_json_within_the_limits_is_malformed(app, world, case, body):
     client = world.terminal()
-    env = client.envelope("1303", HEARTBEAT)
+    env = client.envelope("8103", HEARTBEAT)
     if case == "deep-1000":
-        body = _body(client, "1303", with_(HEARTBEAT, detail={"k": RAW("[" * 1000 + "]" * 1000)}))
+        body = _body(client, "8103", with_(HEARTBEAT, detail={"k": RAW("[" * 1000 + "]" * 1000)}))
     elif case in {"utf-16", "utf-32"}:
         body = json.dumps(env, ensure_ascii=False).encode(case)
     store = app.state.scenemon.store
     before = table_digest(store)
-    resp = client.post_raw("1303", body)
+    resp = client.post_raw("8103", body)
     assert (resp.status_code, resp.json()["infcode"], resp.json()["err_field"]) == (400, 1002, "body")
     assert table_digest(store) == before
 
@@ -221,9 +221,9 @@ def test_escaped_text_is_read_like_raw_text_and_an_escaped_control_character_is_
     and a control character hidden in an escape is still refused, naming its field."""
     inst = next(iter(world.institutions.values())).client
     person = with_(PERSON, psn_no="PX9", certno=make_certno("410102", date(1981, 2, 3), 9), psn_name="王\t五")
-    ok = inst.post_raw("1101", json.dumps(inst.envelope("1101", with_(person, psn_name="王五"))).encode())
+    ok = inst.post_raw("8001", json.dumps(inst.envelope("8001", with_(person, psn_name="王五"))).encode())
     assert ok.json()["infcode"] == 0 and ok.json()["output"]["psn_name"] == "王五"
-    bad = inst.post_raw("1101", json.dumps(inst.envelope("1101", with_(person, psn_no="PX8"))).encode())
+    bad = inst.post_raw("8001", json.dumps(inst.envelope("8001", with_(person, psn_no="PX8"))).encode())
     assert (bad.json()["infcode"], bad.json()["err_field"]) == (1001, "input.psn_name")
 
 
@@ -232,11 +232,11 @@ def test_an_unknown_embedding_model_is_refused_at_the_door_and_creates_no_table(
     term = world.terminal()
     store = app.state.scenemon.store
     before = table_digest(store)
-    r = term.send("2001", {"psn_no": world.persons[0],
+    r = term.send("8121", {"psn_no": world.persons[0],
                            "capture": {"embedding": EMBEDDING, "embedding_model": "vendor-x:r100"}})
     assert (r.status, r.infcode, r.envelope["err_field"]) == (422, 1001, "input.capture.embedding_model")
     assert table_digest(store) == before  # no vector tables for a model nobody can judge
-    ok = term.send("2001", {"psn_no": world.persons[0],
+    ok = term.send("8121", {"psn_no": world.persons[0],
                             "capture": {"embedding": EMBEDDING, "embedding_model": "synthetic:v1"}})
     assert ok.ok, ok.envelope["err_msg"]
 
@@ -267,10 +267,10 @@ def test_a_6000_by_6000_png_is_refused_in_under_a_second_without_growing_memory(
             w = bootstrap_world(BASE, "city-admin", ADMIN_SECRET, http=tc, tag="B16B16")
             term = w.terminal()
             small = base64.b64encode(png_of(64, 64)).decode()
-            term.send("2001", {"psn_no": w.persons[0], "capture": {"image_b64": small}})  # warm up: imports
+            term.send("8121", {"psn_no": w.persons[0], "capture": {"image_b64": small}})  # warm up: imports
             tracemalloc.start()
             started = time.perf_counter()
-            r = term.send("2001", {"psn_no": w.persons[0], "capture": {"image_b64": big_png}})
+            r = term.send("8121", {"psn_no": w.persons[0], "capture": {"image_b64": big_png}})
             elapsed = time.perf_counter() - started
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()

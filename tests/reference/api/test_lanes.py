@@ -42,7 +42,7 @@ def test_images_do_not_hold_up_light_transactions_and_each_lane_is_bounded(one_t
     start = time.perf_counter()
 
     def image(name: str) -> None:
-        r = term.send("2002", {"psn_no": psn, "scene": "inpatient", "capture": {"image_b64": "aGVsbG8="}})
+        r = term.send("8122", {"psn_no": psn, "scene": "inpatient", "capture": {"image_b64": "aGVsbG8="}})
         # not an image: refused (1001), but only after the (slowed) embedding step ran
         assert r.infcode == 1001 and r.envelope["err_field"] == "input.capture.image_b64"
         done[name] = time.perf_counter() - start
@@ -52,7 +52,7 @@ def test_images_do_not_hold_up_light_transactions_and_each_lane_is_bounded(one_t
         t.start()
     time.sleep(0.2)  # both image requests are in: one runs, one waits for the image lane
     for k in range(5):
-        assert term.send("1001", {}).ok
+        assert term.send("8000", {}).ok
         done[f"ping{k}"] = time.perf_counter() - start
     for t in threads:
         t.join()
@@ -78,7 +78,7 @@ def test_one_app_serves_several_event_loops(tmp_path):
             with TestClient(app, base_url=BASE) as tc:
                 admin = Client(BASE, sender="city-admin", secret=ADMIN_SECRET, http=tc)
                 with ThreadPoolExecutor(6) as pool:
-                    results = list(pool.map(lambda _, c=admin: c.send("1001", {}).ok, range(24)))
+                    results = list(pool.map(lambda _, c=admin: c.send("8000", {}).ok, range(24)))
                 assert results == [True] * 24
     finally:
         app.state.scenemon.store.close()

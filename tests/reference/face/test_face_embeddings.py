@@ -20,9 +20,9 @@ def test_synthetic_embeddings_verify(world):
     rng = np.random.default_rng(0)
     term = world.terminal()
     p, q = world.persons[:2]
-    term.call("2001", {"psn_no": p, "capture": _cap(FACES.capture(p, rng))})
-    ok = term.call("2002", {"psn_no": p, "scene": "pharmacy", "capture": _cap(FACES.capture(p, rng))})
-    bad = term.call("2002", {"psn_no": p, "scene": "pharmacy", "capture": _cap(FACES.capture(q, rng))})
+    term.call("8121", {"psn_no": p, "capture": _cap(FACES.capture(p, rng))})
+    ok = term.call("8122", {"psn_no": p, "scene": "pharmacy", "capture": _cap(FACES.capture(p, rng))})
+    bad = term.call("8122", {"psn_no": p, "scene": "pharmacy", "capture": _cap(FACES.capture(q, rng))})
     assert ok["passed"] and ok["threshold"] == 0.5 and ok["score"] > 0.7
     assert not bad["passed"] and bad["score"] < 0.3
 
@@ -31,8 +31,8 @@ def test_templates_are_never_compared_across_models(world):
     rng = np.random.default_rng(1)
     term = world.terminal()
     p = world.persons[0]
-    term.call("2001", {"psn_no": p, "capture": _cap(FACES.capture(p, rng))})
-    r = term.send("2002", {"psn_no": p, "scene": "inpatient",
+    term.call("8121", {"psn_no": p, "capture": _cap(FACES.capture(p, rng))})
+    r = term.send("8122", {"psn_no": p, "scene": "inpatient",
                            "capture": _cap(FACES.capture(p, rng), model="synthetic:other")})
     assert r.infcode == 5003  # no template for that model: never matched against synthetic:v1
 
@@ -41,8 +41,8 @@ def test_model_dimension_is_fixed(world):
     rng = np.random.default_rng(2)
     term = world.terminal()
     p = world.persons[0]
-    term.call("2001", {"psn_no": p, "capture": _cap(FACES.capture(p, rng))})
-    r = term.send("2002", {"psn_no": p, "scene": "inpatient", "capture": _cap(np.ones(128))})
+    term.call("8121", {"psn_no": p, "capture": _cap(FACES.capture(p, rng))})
+    r = term.send("8122", {"psn_no": p, "scene": "inpatient", "capture": _cap(np.ones(128))})
     assert r.infcode == 1001 and r.envelope["err_field"] == "input.capture"
 
 
@@ -51,9 +51,9 @@ def test_a_model_without_operating_point_is_refused_at_enrolment(world):
     term = world.terminal()
     p = world.persons[0]
     vec = np.random.default_rng(3).standard_normal(256)
-    r = term.send("2001", {"psn_no": p, "capture": _cap(vec, model="vendor-x:r100")})
+    r = term.send("8121", {"psn_no": p, "capture": _cap(vec, model="vendor-x:r100")})
     assert (r.infcode, r.envelope["err_field"]) == (1001, "input.capture.embedding_model")
-    r = term.send("2002", {"psn_no": p, "scene": "inpatient", "capture": _cap(vec, model="vendor-x:r100")})
+    r = term.send("8122", {"psn_no": p, "scene": "inpatient", "capture": _cap(vec, model="vendor-x:r100")})
     assert (r.infcode, r.envelope["err_field"]) == (1001, "input.capture.embedding_model")
 
 
@@ -79,13 +79,13 @@ def test_the_core_refuses_to_guess_a_threshold_and_names_no_server_path():
     ],
 )
 def test_bad_captures(world, capture, field):
-    r = world.terminal().send("2001", {"psn_no": world.persons[0], "capture": capture})
+    r = world.terminal().send("8121", {"psn_no": world.persons[0], "capture": capture})
     assert r.infcode == 1001 and r.envelope["err_field"] == field
 
 
 def test_enrolment_of_unknown_person(world):
     rng = np.random.default_rng(4)
-    r = world.terminal().send("2001", {"psn_no": "NOBODY", "capture": _cap(FACES.capture("x", rng))})
+    r = world.terminal().send("8121", {"psn_no": "NOBODY", "capture": _cap(FACES.capture("x", rng))})
     assert r.infcode == 3003 and r.envelope["err_field"] == "input.psn_no"
 
 
@@ -94,9 +94,9 @@ def test_erasure_removes_templates(world):
     rng = np.random.default_rng(5)
     term = world.terminal()
     p = world.persons[0]
-    term.call("2001", {"psn_no": p, "capture": _cap(FACES.capture(p, rng))})
-    assert world.bureau.call("2003", {"psn_no": p})["deleted"] == 1
-    r = term.send("2002", {"psn_no": p, "scene": "inpatient", "capture": _cap(FACES.capture(p, rng))})
+    term.call("8121", {"psn_no": p, "capture": _cap(FACES.capture(p, rng))})
+    assert world.bureau.call("8123", {"psn_no": p})["deleted"] == 1
+    r = term.send("8122", {"psn_no": p, "scene": "inpatient", "capture": _cap(FACES.capture(p, rng))})
     assert r.infcode == 5003
 
 
@@ -107,12 +107,12 @@ def test_embedding_b64_verifies_like_the_list(world):
     rng = np.random.default_rng(6)
     term = world.terminal()
     p = world.persons[0]
-    term.call("2001", {"psn_no": p, "capture": _cap(FACES.capture(p, rng))})
+    term.call("8121", {"psn_no": p, "capture": _cap(FACES.capture(p, rng))})
     probe = FACES.capture(p, rng).astype(np.float32)
-    as_list = term.call("2002", {"psn_no": p, "scene": "pharmacy", "capture": _cap(probe)})
+    as_list = term.call("8122", {"psn_no": p, "scene": "pharmacy", "capture": _cap(probe)})
     blob = {"embedding_b64": base64.b64encode(probe.astype("<f4").tobytes()).decode(),
             "embedding_model": FACES.model_id, "liveness": {"passed": True}}
-    as_blob = term.call("2002", {"psn_no": p, "scene": "pharmacy", "capture": blob})
+    as_blob = term.call("8122", {"psn_no": p, "scene": "pharmacy", "capture": blob})
     assert as_blob["passed"] and as_blob["score"] == as_list["score"]
-    bad = term.send("2002", {"psn_no": p, "scene": "pharmacy", "capture": {**blob, "embedding_b64": "@@@@"}})
+    bad = term.send("8122", {"psn_no": p, "scene": "pharmacy", "capture": {**blob, "embedding_b64": "@@@@"}})
     assert bad.infcode == 1001 and bad.envelope["err_field"] == "input.capture.embedding_b64"

@@ -1,4 +1,4 @@
-"""Erasure (2003) leaves no byte of a person's face templates on disk (GEN-5, PIPL).
+"""Erasure (8123) leaves no byte of a person's face templates on disk (GEN-5, PIPL).
 
 The scan (loadtests.bench_erasure.template_bytes_on_disk) looks for every 8-byte piece of a
 template's float32 bytes and of its packed sign bits (`templates.quantise`) at any byte offset of
@@ -36,12 +36,12 @@ def crowd(http):
     """A world of 30 persons, all but the first enrolled by the first institution's terminal."""
     w = bootstrap_world(BASE, "city-admin", ADMIN_SECRET, http=http, tag="E2A5E1", n_persons=30)
     for code in w.institutions:
-        w.bureau.call("1204", {"fixmedins_code": code, "scene": "inpatient", "enabled": True,
+        w.bureau.call("8014", {"fixmedins_code": code, "scene": "inpatient", "enabled": True,
                                "since": "2026-01-01"})
     rng = np.random.default_rng(20)
     term = w.terminal()
     for p in w.persons[1:]:
-        term.call("2001", {"psn_no": p, "capture": _capture(unit(rng, 1)[0])})
+        term.call("8121", {"psn_no": p, "capture": _capture(unit(rng, 1)[0])})
     return w
 
 
@@ -61,34 +61,34 @@ def test_erasure_leaves_no_byte_of_the_templates_in_the_database_files(app, sett
     term, bureau = crowd.terminal(), crowd.bureau
     p, other = crowd.persons[0], crowd.persons[1]
     known = unit(rng, 1)[0]
-    term.call("2001", {"psn_no": p, "capture": _capture(known)})
+    term.call("8121", {"psn_no": p, "capture": _capture(known)})
     first = _stored(app, p)
     np.testing.assert_allclose(first, known, atol=1e-6)
-    term.call("2001", {"psn_no": p, "capture": _capture(unit(rng, 1)[0])})  # replaces `first`
+    term.call("8121", {"psn_no": p, "capture": _capture(unit(rng, 1)[0])})  # replaces `first`
     second = _stored(app, p)
     db_path = Path(settings.db_path)
     if checkpointed:  # as an automatic checkpoint of a busy server would: the bytes reach the main file
         app.state.scenemon.store.db().execute("PRAGMA wal_checkpoint(PASSIVE)")
         assert template_bytes_on_disk(db_path, [second]).get(db_path.name, 0) >= 512 * 4
     assert sum(template_bytes_on_disk(db_path, [first]).values()) >= 512 * 4  # the scan sees them
-    assert bureau.call("2003", {"psn_no": p}) == {"deleted": 1}
+    assert bureau.call("8123", {"psn_no": p}) == {"deleted": 1}
     assert {f.name for f in database_files(db_path)} >= {db_path.name}
     assert template_bytes_on_disk(db_path, [first, second]) == {}
     kept = _stored(app, other)
     assert sum(template_bytes_on_disk(db_path, [kept]).values()) >= 512 * 4
-    assert term.call("2002", {"psn_no": other, "scene": "inpatient", "capture": _capture(kept)})["passed"]
-    r = term.send("2002", {"psn_no": p, "scene": "inpatient", "capture": _capture(second)})
+    assert term.call("8122", {"psn_no": other, "scene": "inpatient", "capture": _capture(kept)})["passed"]
+    r = term.send("8122", {"psn_no": p, "scene": "inpatient", "capture": _capture(second)})
     assert r.infcode == 5003  # no template left
 
 
 @pytest.mark.req("GEN-5")
 def test_erasure_of_nothing_commits_without_purging(app, settings, crowd, monkeypatch):
-    """2003 that erases nothing (deleted 0) has nothing to purge: the log is left as it is."""
+    """8123 that erases nothing (deleted 0) has nothing to purge: the log is left as it is."""
     calls = []
     monkeypatch.setattr(templates, "purge_log", lambda store, timeout_s: calls.append(timeout_s) or True)
-    assert crowd.bureau.call("2003", {"psn_no": crowd.persons[0]}) == {"deleted": 0}  # never enrolled
+    assert crowd.bureau.call("8123", {"psn_no": crowd.persons[0]}) == {"deleted": 0}  # never enrolled
     assert calls == []
-    assert crowd.bureau.call("2003", {"psn_no": crowd.persons[1]}) == {"deleted": 1}
+    assert crowd.bureau.call("8123", {"psn_no": crowd.persons[1]}) == {"deleted": 1}
     assert calls == [settings.face_erase_purge_timeout_s]
 
 

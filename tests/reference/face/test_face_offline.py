@@ -53,9 +53,9 @@ def test_insightface_pack_enrols_and_verifies_with_the_network_disabled(tmp_path
             rng = np.random.default_rng(8)
             face, other = synthetic_face_image(rng), synthetic_face_image(rng)
             term, psn = w.terminal(), w.persons[0]
-            term.call("2001", {"psn_no": psn, "capture": _capture(face)})
-            same = term.call("2002", {"psn_no": psn, "scene": "inpatient", "capture": _capture(jitter(face, rng))})
-            diff = term.call("2002", {"psn_no": psn, "scene": "inpatient", "capture": _capture(other)})
+            term.call("8121", {"psn_no": psn, "capture": _capture(face)})
+            same = term.call("8122", {"psn_no": psn, "scene": "inpatient", "capture": _capture(jitter(face, rng))})
+            diff = term.call("8122", {"psn_no": psn, "scene": "inpatient", "capture": _capture(other)})
     finally:
         app.state.scenemon.store.close()
     assert same["passed"] and not diff["passed"]

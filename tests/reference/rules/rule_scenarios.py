@@ -129,7 +129,7 @@ def flagged_after_settlement(env: RuleEnv, setl_time: str = "2026-03-03T00:00:00
     accepted = env.settle(env.hospital, psn, 80, scene="inpatient", stages=("in_event",),
                           at=datetime.fromisoformat(setl_time))
     assert accepted.result == "accepted", accepted
-    env.bureau.call("1103", {"psn_no": psn, "add": ["suspected_deceased"]})
+    env.bureau.call("8003", {"psn_no": psn, "add": ["suspected_deceased"]})
     return env.post_event("2026-03-03", "2026-03-03")
 
 
@@ -154,7 +154,7 @@ def late_fault_reports(env: RuleEnv, delay: timedelta = timedelta(hours=24, seco
     occurred = env.now().replace(tzinfo=None).isoformat(timespec="seconds")
     env.advance(delay)
     for k in range(reports):
-        site.term.call("1304", {"terminal_id": site.term.sender, "device_kind": "camera",
+        site.term.call("8104", {"terminal_id": site.term.sender, "device_kind": "camera",
                                 "description": f"摄像头黑屏 {k}", "occurred_at": occurred})
     day = env.now().date().isoformat()
     return env.post_event(day, day)
@@ -183,9 +183,9 @@ def discharge_registration(env: RuleEnv, registered_at: str = "2026-03-04T00:00:
     ward.set_clock("2026-03-02T09:00:00")
     mdtrt, psn = ward.admit()
     ward.set_clock("2026-03-03T10:00:00")
-    ward.inst.call("3003", {"mdtrt_id": mdtrt, "dscg_time": "2026-03-03T10:00:00"})
+    ward.inst.call("8203", {"mdtrt_id": mdtrt, "dscg_time": "2026-03-03T10:00:00"})
     ward.set_clock(registered_at)
-    ward.term.call("3004", {"mdtrt_id": mdtrt, "psn_no": psn, "capture": capture(psn, ward.rng)})
+    ward.term.call("8204", {"mdtrt_id": mdtrt, "psn_no": psn, "capture": capture(psn, ward.rng)})
     return env.close_day(judged_on).about(f"{ward.code}/{mdtrt}")
 
 
@@ -210,7 +210,7 @@ def remote_check(env: RuleEnv, verified_at: str = "2026-03-02T11:00:01") -> Seen
     ward = env.ward
     ward.set_clock("2026-03-02T09:00:00")
     mdtrt, psn = ward.admit()
-    task = env.admin.call("3011", {"fixmedins_code": ward.code, "selection": "patients", "mdtrt_ids": [mdtrt],
+    task = env.admin.call("8211", {"fixmedins_code": ward.code, "selection": "patients", "mdtrt_ids": [mdtrt],
                                    "deadline": "2026-03-02T11:00:00"})
     ward.set_clock(verified_at)
     ward.check(mdtrt, psn, task_id=task["task_id"])
@@ -242,7 +242,7 @@ def review_deadline(env: RuleEnv, reviewed_at: str = "2026-03-08T00:00:00") -> S
     assert reg["review_due"] == "2026-03-07"
     _checked_on_due_day(env, reg)
     env.set_clock(reviewed_at)
-    env.admin.call("3024", {"reg_id": reg["reg_id"], "approve": True, "note": "材料齐全"})
+    env.admin.call("8604", {"reg_id": reg["reg_id"], "approve": True, "note": "材料齐全"})
     env.set_clock("2026-03-08T00:00:01")
     return env.day_end("2026-03-07").about(f"{reg['reg_id']}/first")
 
@@ -253,12 +253,12 @@ def unsupplemented_rejection(env: RuleEnv, supplement_at: str = "2026-03-08T00:0
     institution tries to supplement at `supplement_at` (refused after the due day); the day end
     of the due day."""
     reg = _registration(env)
-    rejected = env.admin.call("3024", {"reg_id": reg["reg_id"], "approve": False, "note": "记录不清晰"})
+    rejected = env.admin.call("8604", {"reg_id": reg["reg_id"], "approve": False, "note": "记录不清晰"})
     assert rejected["supplement_due"] == "2026-03-07"
     _checked_on_due_day(env, reg)
     ward = env.ward
     ward.set_clock(supplement_at)
-    ward.inst.send("3023", {"reg_id": reg["reg_id"], "note": "补充检查单原件",
+    ward.inst.send("8603", {"reg_id": reg["reg_id"], "note": "补充检查单原件",
                             "attachment_ids": [ward.attach("treatment_record", b"%PDF-supplement")]})
     ward.set_clock("2026-03-08T00:00:01")
     return env.day_end("2026-03-07").about(str(reg["reg_id"]))

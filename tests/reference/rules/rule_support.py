@@ -1,7 +1,7 @@
 """What the per-rule tests share: institutions of a chosen type and level with a certified
-terminal and their scenes enabled (1204), persons registered and enrolled there, face checks,
-settlements through 7101 and 7102, releases published through 7003 and 7004, post-event runs
-(7201) and the leads that rules raise — all through the signed interface.
+terminal and their scenes enabled (8014), persons registered and enrolled there, face checks,
+settlements through 8711 and 8712, releases published through 8703 and 8704, post-event runs
+(8801) and the leads that rules raise — all through the signed interface.
 
 `fires(rule_id, *stages)` and `quiet(rule_id)` mark a test as proving that a rule fires at the
 given stages or stays quiet on a near miss; test_rule_coverage.py requires both for every rule
@@ -74,7 +74,7 @@ class Seen:
     result: str | None = None
     subjects: dict[str, list[str]] = field(default_factory=dict)
     subject: str | None = None  # the subject a finding of the scenario's rule names
-    leads: list[dict] = field(default_factory=list)  # the new leads (7301), oldest first
+    leads: list[dict] = field(default_factory=list)  # the new leads (8811), oldest first
 
     def about(self, subject: str) -> Seen:
         self.subject = subject
@@ -101,7 +101,7 @@ class RuleEnv:
     # --- institutions and persons -------------------------------------------------------------
     def enable_scenes(self, code: str, scenes: tuple[str, ...] = SCENES) -> None:
         for scene in scenes:
-            self.bureau.call("1204", {"fixmedins_code": code, "scene": scene, "enabled": True,
+            self.bureau.call("8014", {"fixmedins_code": code, "scene": scene, "enabled": True,
                                       "since": SCENES_SINCE})
 
     def add_site(self, inst_type: str, level: str, scenes: tuple[str, ...] = SCENES, *,
@@ -110,14 +110,14 @@ class RuleEnv:
         n = next(_seq)
         district = district or self.world.district
         code = f"R{district}{n:04d}"
-        out = self.bureau.call("1202", {"fixmedins_code": code, "fixmedins_name": f"规则测试机构{n}",
+        out = self.bureau.call("8012", {"fixmedins_code": code, "fixmedins_name": f"规则测试机构{n}",
                                         "inst_type": inst_type, "level": level, "district_code": district})
         inst = self._account(code, out["secret"], fixmedins_code=code)
         term_id = f"T{code}"
-        t = inst.call("1301", {"terminal_id": term_id, "model": "SM-FaceStation-3", "serial_no": f"SN{code}",
+        t = inst.call("8101", {"terminal_id": term_id, "model": "SM-FaceStation-3", "serial_no": f"SN{code}",
                                "cert_class": "III", "certification_id": f"NHSA-TERM-{code}",
                                "location": "一楼大厅"})
-        self.bureau.call("1302", {"terminal_id": term_id, "approve": True, "reason": "class III certificate checked"})
+        self.bureau.call("8102", {"terminal_id": term_id, "approve": True, "reason": "class III certificate checked"})
         term = self._account(term_id, t["secret"], fixmedins_code=code, opter=term_id, opter_type="2")
         self.enable_scenes(code, scenes)
         return Site(code, inst, term)
@@ -125,14 +125,14 @@ class RuleEnv:
     def other_district(self) -> str:
         """A second district of the city."""
         code = "410199" if self.world.district != "410199" else "410198"
-        self.bureau.call("1201", {"code": code, "name": f"规则测试区{code}"})
+        self.bureau.call("8011", {"code": code, "name": f"规则测试区{code}"})
         return code
 
     def user(self, role: str, district: str | None = None) -> Client:
-        """A bureau-side account (1205), district-scoped when `district` is given."""
+        """A bureau-side account (8015), district-scoped when `district` is given."""
         uid = f"rt-{role.replace('_', '-')}-{next(_seq)}"
         inp = {"id": uid, "role": role, "display_name": uid} | ({"district_code": district} if district else {})
-        return self._account(uid, self.admin.call("1205", inp)["secret"])
+        return self._account(uid, self.admin.call("8015", inp)["secret"])
 
     def _account(self, sender: str, secret: str, **kw) -> Client:
         """Another account reached the way the bureau's is."""
@@ -167,29 +167,29 @@ class RuleEnv:
         n = next(_seq)
         psn_no = f"RP{n:05d}"
         certno = make_certno("410102", date(1950, 1, 1) + timedelta(days=n * 53), n % 1000)
-        site.inst.call("1101", {"psn_no": psn_no, "certno": certno, "psn_name": f"规则{n}",
+        site.inst.call("8001", {"psn_no": psn_no, "certno": certno, "psn_name": f"规则{n}",
                                 "insuplc_admdvs": "410100"})
         if flags:
-            self.bureau.call("1103", {"psn_no": psn_no, "add": list(flags)})
+            self.bureau.call("8003", {"psn_no": psn_no, "add": list(flags)})
         if enrol:
-            site.term.call("2001", {"psn_no": psn_no, "capture": capture(psn_no, self.rng)})
+            site.term.call("8121", {"psn_no": psn_no, "capture": capture(psn_no, self.rng)})
         return psn_no
 
     def verify(self, site: Site, psn_no: str, scene: str, *, genuine: bool = True) -> dict:
         who = psn_no if genuine else f"impostor-{psn_no}"
-        out = site.term.call("2002", {"psn_no": psn_no, "scene": scene, "capture": capture(who, self.rng)})
+        out = site.term.call("8122", {"psn_no": psn_no, "scene": scene, "capture": capture(who, self.rng)})
         assert out["passed"] is genuine, out
         return out
 
     # --- business clock ---------------------------------------------------------------------------
     def now(self) -> datetime:
-        return datetime.fromisoformat(self.admin.call("1001", {})["business_time"])
+        return datetime.fromisoformat(self.admin.call("8000", {})["business_time"])
 
     def set_clock(self, at: str | datetime) -> None:
-        self.admin.call("9001", {"set_to": at if isinstance(at, str) else at.isoformat()})
+        self.admin.call("8901", {"set_to": at if isinstance(at, str) else at.isoformat()})
 
     def advance(self, delta: timedelta) -> None:
-        self.admin.call("9001", {"advance_seconds": int(delta.total_seconds())})
+        self.admin.call("8901", {"advance_seconds": int(delta.total_seconds())})
 
     # --- settlements --------------------------------------------------------------------------------
     def settlement(self, psn_no: str, amount: float, *, scene: str, method: str = "ssc",
@@ -206,14 +206,14 @@ class RuleEnv:
 
     def settle(self, site: Site, psn_no: str, amount: float, *, scene: str,
                stages: tuple[str, ...] = ("pre_event", "in_event"), **kw) -> Seen:
-        """Pre-event check (7101) and in-event review (7102) of one settlement."""
+        """Pre-event check (8711) and in-event review (8712) of one settlement."""
         s = self.settlement(psn_no, amount, scene=scene, **kw)
         seen = Seen()
         if "pre_event" in stages:
-            out = site.inst.call("7101", s)
+            out = site.inst.call("8711", s)
             seen.hits["pre_event"] = {r["rule_id"]: r["outcome"] for r in out["reminders"]}
         if "in_event" in stages:
-            out = site.inst.call("7102", s)
+            out = site.inst.call("8712", s)
             seen.hits["in_event"] = {d["rule_id"]: d["outcome"] for d in out["decisions"]}
             seen.result = out["result"]
         return seen
@@ -221,34 +221,34 @@ class RuleEnv:
     # --- releases, post-event analysis, leads ---------------------------------------------------------
     def publish(self, changes: list[dict]) -> str:
         """A release over the one in force with `changes`, in force from today."""
-        base = self.bureau.call("7002", {})["in_force"]
+        base = self.bureau.call("8702", {})["in_force"]
         version = f"t{next(_seq)}"
-        self.bureau.call("7003", {"base_version": base, "version": version,
+        self.bureau.call("8703", {"base_version": base, "version": version,
                                   "effective_from": self.now().date().isoformat(), "changes": changes})
-        self.bureau.call("7004", {"version": version})
-        assert self.bureau.call("7002", {})["in_force"] == version
+        self.bureau.call("8704", {"version": version})
+        assert self.bureau.call("8702", {})["in_force"] == version
         return version
 
     def params(self, rule_id: str, site: Site | None = None, *, by_bureau: bool = False) -> dict:
-        """The rule's parameters in the catalogue (7001) as the site sees them, or as the bureau
+        """The rule's parameters in the catalogue (8701) as the site sees them, or as the bureau
         sees them for the site; the defaults when no site is given."""
         client = self.bureau if by_bureau or site is None else site.inst
         inp = {"fixmedins_code": site.code} if by_bureau and site else {}
-        rules = {r["id"]: r for r in client.call("7001", inp)["rules"]}
+        rules = {r["id"]: r for r in client.call("8701", inp)["rules"]}
         return rules[rule_id]["params"]
 
     def last_lead(self) -> int:
-        return max((x["lead_id"] for x in self.bureau.call("7301", {"limit": 1000})["leads"]), default=0)
+        return max((x["lead_id"] for x in self.bureau.call("8811", {"limit": 1000})["leads"]), default=0)
 
     def leads_since(self, mark: int) -> Seen:
         """The leads created after lead `mark`, as post-event hits: each lead's decision is
-        replayed (7501), which must reproduce it, and gives the recorded outcome."""
+        replayed (8722), which must reproduce it, and gives the recorded outcome."""
         seen = Seen(hits={"post_event": {}})
-        new = sorted((x for x in self.bureau.call("7301", {"limit": 1000})["leads"] if x["lead_id"] > mark),
+        new = sorted((x for x in self.bureau.call("8811", {"limit": 1000})["leads"] if x["lead_id"] > mark),
                      key=lambda x: x["lead_id"])
         for lead in new:
             decision_id = next(e["id"] for e in lead["evidence"] if e["kind"] == "decision")
-            explained = self.bureau.call("7501", {"decision_id": decision_id})
+            explained = self.bureau.call("8722", {"decision_id": decision_id})
             assert explained["matches"] and explained["rule_id"] == lead["rule_id"], explained
             seen.hits["post_event"][lead["rule_id"]] = explained["recorded_outcome"]
             seen.subjects.setdefault(lead["rule_id"], []).append(lead["subject_id"])
@@ -257,7 +257,7 @@ class RuleEnv:
 
     def post_event(self, start: str, end: str) -> Seen:
         mark = self.last_lead()
-        self.bureau.call("7201", {"start": start, "end": end})
+        self.bureau.call("8801", {"start": start, "end": end})
         return self.leads_since(mark)
 
     def close_day(self, day: str) -> Seen:

@@ -2,7 +2,7 @@
 test where it fires at each of its stages and one where it stays quiet on a near miss (the
 `rule` marks of rule_support.py, collected in a process of their own, so a new rule file fails
 here until it has both), and every rule has a firing scenario that stops firing once a release
-disables the rule (7003/7004, `enabled: false`)."""
+disables the rule (8703/8704, `enabled: false`)."""
 
 from __future__ import annotations
 
@@ -72,6 +72,6 @@ def test_every_rule_has_a_firing_scenario():
 @pytest.mark.parametrize(("rule_id", "scenario"), SCENARIOS, ids=[f"{r}-{fn.__name__}" for r, fn in SCENARIOS])
 def test_a_rule_disabled_in_a_release_no_longer_fires(env, rule_id, scenario):
     version = env.publish([{"rule_id": rule_id, "enabled": False}])
-    rules = {r["id"]: r for r in env.bureau.call("7001", {"version": version})["rules"]}
+    rules = {r["id"]: r for r in env.bureau.call("8701", {"version": version})["rules"]}
     assert rules[rule_id]["enabled"] is False
     assert scenario(env).of(rule_id) == {}

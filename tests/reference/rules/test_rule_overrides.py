@@ -1,6 +1,6 @@
 """Per-institution parameters (RULE-2): an override in a release, matched by institution type or
-level, gives that institution its own value in the catalogue (7001) and its own decisions
-(7102, 7201), while every other institution keeps the default."""
+level, gives that institution its own value in the catalogue (8701) and its own decisions
+(8712, 8801), while every other institution keeps the default."""
 
 from __future__ import annotations
 

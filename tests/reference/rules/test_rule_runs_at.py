@@ -75,5 +75,5 @@ def test_a_release_keeps_only_the_rules_of_one_scenes_day_end():
     at_day_end = lib.runs_at("day_end", "inpatient")
     assert set(at_day_end.rules) == {"INP-DAILY-FACE-CHECK", "INP-DISCHARGE-SAME-DAY", "INP-ENROL-24H",
                                      "INP-REMOTE-CHECK-EXPIRED", "INP-SR-REVIEW-OVERDUE", "INP-SR-VIOLATION"}
-    assert "INP-LOW-COMPLIANCE" in lib.runs_at("period").rules  # the indicator rule runs with 7201
+    assert "INP-LOW-COMPLIANCE" in lib.runs_at("period").rules  # the indicator rule runs with 8801
     assert at_day_end.version == lib.version

@@ -1,4 +1,4 @@
-"""Draft simulation on history (7005, RULE-5): a draft that retires a rule lists what it would no
+"""Draft simulation on history (8705, RULE-5): a draft that retires a rule lists what it would no
 longer flag, a draft override is resolved per institution, live post-event hits are counted, and a
 district account sees its district's institutions only (GEN-1) — gaps found by mutation testing of
 reference/rules/engine.py."""
@@ -22,13 +22,13 @@ def _refused_purchase(env, site) -> str:
 
 def _draft(env, changes: list[dict]) -> str:
     version = "draft-sim"
-    env.bureau.call("7003", {"base_version": env.bureau.call("7002", {})["in_force"], "version": version,
+    env.bureau.call("8703", {"base_version": env.bureau.call("8702", {})["in_force"], "version": version,
                              "effective_from": "2026-06-01", "changes": changes})
     return version
 
 
 def _rows(client, version: str) -> dict[str, dict]:
-    out = client.call("7005", {"version": version, "start": "2026-03-01", "end": "2026-03-31"})
+    out = client.call("8705", {"version": version, "start": "2026-03-01", "end": "2026-03-31"})
     return {r["rule_id"]: r for r in out["rows"]}
 
 

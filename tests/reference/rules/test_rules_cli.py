@@ -20,7 +20,7 @@ changes:
 @pytest.fixture
 def history(world, admin, settings, tmp_path):
     for amount in (600, 800, 1500):
-        _inst(world).client.call("7102", _settlement(world.persons[0], amount))
+        _inst(world).client.call("8712", _settlement(world.persons[0], amount))
     patch = tmp_path / "draft.yaml"
     patch.write_text(PATCH, encoding="utf-8")
     return settings.db_path, patch

@@ -1,7 +1,7 @@
 """Inpatient rules at their lines (INP-1 … INP-8): each deadline one second late makes a finding
-at the day end (3009) and exactly on time does not; the daily check belongs to its calendar day
+at the day end (8209) and exactly on time does not; the daily check belongs to its calendar day
 and skips the admission day; the targeting score fires at its threshold (0.2) and minimum of
-10 due patient-days (INP-7, SUP-2), judged by the post-event run (7201)."""
+10 due patient-days (INP-7, SUP-2), judged by the post-event run (8801)."""
 
 from __future__ import annotations
 

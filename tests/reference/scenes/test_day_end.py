@@ -1,4 +1,4 @@
-"""The generic day end (日终, reference.services.day_end) under the inpatient scene (3009): closures
+"""The generic day end (日终, reference.services.day_end) under the inpatient scene (8209): closures
 per (scene, institution, day), only where the scene is monitored, set-based scans on a read
 snapshot whose decisions the write phase re-checks, and one effect per message."""
 
@@ -33,7 +33,7 @@ def _second_ward(world, admin) -> Ward:
 
 
 def _scene(admin, code: str, enabled: bool, since: str = "2026-01-01") -> None:
-    admin.call("1204", {"fixmedins_code": code, "scene": "inpatient", "enabled": enabled, "since": since})
+    admin.call("8014", {"fixmedins_code": code, "scene": "inpatient", "enabled": enabled, "since": since})
 
 
 def _now() -> datetime:
@@ -45,13 +45,13 @@ def test_a_mixed_ward_gets_one_status_per_due_patient_day(ward, admin):
     """Compliant (a passed check), finding (a failed one), excused (special registration); the
     discharge day, the admission day and an unequipped department are not daily-check days; a
     patient discharged the day before is not in hospital. Each finding is a lead, and the
-    statuses feed the indicators (3031)."""
+    statuses feed the indicators (8231)."""
     ward.set_clock("2026-03-02T09:00:00")
     compliant, finding, excused, discharged = (ward.admit() for _ in range(4))
     unequipped = ward.admit(equipped=False)
     gone = ward.admit()
     ward.set_clock("2026-03-02T19:00:00")
-    ward.inst.call("3003", {"mdtrt_id": gone[0], "dscg_time": "2026-03-02T18:00:00"})
+    ward.inst.call("8203", {"mdtrt_id": gone[0], "dscg_time": "2026-03-02T18:00:00"})
     ward.set_clock("2026-03-03T09:00:00")
     admitted_today = ward.admit()
     assert ward.check(*compliant).output["verification"]["passed"] is True
@@ -59,7 +59,7 @@ def test_a_mixed_ward_gets_one_status_per_due_patient_day(ward, admin):
     reg = ward.register(excused[0], day=DAY).output
     ward.check(*discharged)
     ward.set_clock("2026-03-03T16:00:00")
-    ward.inst.call("3003", {"mdtrt_id": discharged[0], "dscg_time": "2026-03-03T15:00:00"})
+    ward.inst.call("8203", {"mdtrt_id": discharged[0], "dscg_time": "2026-03-03T15:00:00"})
     ward.set_clock("2026-03-04T00:30:00")
 
     out = ward.day_end(DAY).output
@@ -74,7 +74,7 @@ def test_a_mixed_ward_gets_one_status_per_due_patient_day(ward, admin):
     assert days[compliant[0]]["lead_id"] is None and days[excused[0]]["lead_id"] is None
     discharge = [f["subject_id"] for f in out["findings"] if f["rule_id"] == "INP-DISCHARGE-SAME-DAY"]
     assert discharge == [f"{ward.code}/{discharged[0]}"]  # the discharge day's own rule judged it
-    row = admin.call("3031", {"start": DAY, "end": DAY, "fixmedins_code": ward.code})["ranking"][0]
+    row = admin.call("8231", {"start": DAY, "end": DAY, "fixmedins_code": ward.code})["ranking"][0]
     assert (row["daily_due"], row["daily_compliant"], row["daily_excused"], row["daily_findings"]) == (3, 1, 1, 1)
 
 
@@ -86,12 +86,12 @@ def test_a_day_end_closes_only_institutions_where_the_scene_is_monitored(world, 
     b.admit()
     _scene(admin, b.code, False)
     a.set_clock("2026-03-04T09:00:00")
-    out = admin.call("3009", {"day": DAY})
+    out = admin.call("8209", {"day": DAY})
     assert (out["closed"], out["not_monitored"], out["already_closed"]) == ([a.code], [b.code], [])
-    named = admin.call("3009", {"day": DAY, "fixmedins_code": b.code})
+    named = admin.call("8209", {"day": DAY, "fixmedins_code": b.code})
     assert named["closed"] == [] and named["not_monitored"] == [b.code] and named["patient_days"] == []
     _scene(admin, b.code, True)
-    again = admin.call("3009", {"day": DAY})
+    again = admin.call("8209", {"day": DAY})
     assert (again["closed"], again["already_closed"], again["not_monitored"]) == ([b.code], [a.code], [])
     assert [d["fixmedins_code"] for d in again["patient_days"]] == [b.code]
 
@@ -193,8 +193,8 @@ def test_a_repeated_day_end_message_has_one_effect(ward, admin, store):
     ward.set_clock("2026-03-02T09:00:00")
     ward.admit()
     ward.set_clock("2026-03-04T09:00:00")
-    first = admin.send("3009", {"day": DAY, "fixmedins_code": ward.code}, msgid="DAYEND-ONCE-0001")
-    again = admin.send("3009", {"day": DAY, "fixmedins_code": ward.code}, msgid="DAYEND-ONCE-0001")
+    first = admin.send("8209", {"day": DAY, "fixmedins_code": ward.code}, msgid="DAYEND-ONCE-0001")
+    again = admin.send("8209", {"day": DAY, "fixmedins_code": ward.code}, msgid="DAYEND-ONCE-0001")
     assert first.ok and again.envelope["output"] == first.envelope["output"]
     assert first.output["closed"] == [ward.code] and len(first.output["findings"]) == 1
     assert store.db().scalar("SELECT count(*) FROM leads WHERE rule_id='INP-DAILY-FACE-CHECK'") == 1

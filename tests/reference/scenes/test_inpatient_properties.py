@@ -84,7 +84,7 @@ class InpatientMachine(RuleBasedStateMachine):
     @rule(i=st.integers(0, 20))
     def discharge(self, i):
         mdtrt, _ = self.visits[i % len(self.visits)]
-        res = self.ward.inst.send("3003", {"mdtrt_id": mdtrt, "dscg_time": self.ward.now().isoformat()})
+        res = self.ward.inst.send("8203", {"mdtrt_id": mdtrt, "dscg_time": self.ward.now().isoformat()})
         assert res.ok or res.infcode == 3004, res.envelope
 
     @precondition(lambda self: self.visits)
@@ -101,10 +101,10 @@ class InpatientMachine(RuleBasedStateMachine):
     def review(self, i, approve, supplement):
         reg_id = sorted(self.regs)[i % len(self.regs)]
         if supplement:
-            res = self.ward.inst.send("3023", {"reg_id": reg_id, "note": "补充材料说明",
+            res = self.ward.inst.send("8603", {"reg_id": reg_id, "note": "补充材料说明",
                                                "attachment_ids": [self.ward.attach("evidence", b"%PDF-" + bytes([i]))]})
         else:
-            res = self.ward.admin.send("3024", {"reg_id": reg_id, "approve": approve, "note": "审核"})
+            res = self.ward.admin.send("8604", {"reg_id": reg_id, "approve": approve, "note": "审核"})
         if res.ok:
             self.regs[reg_id].append(res.output["status"])
         else:
@@ -155,7 +155,7 @@ class InpatientMachine(RuleBasedStateMachine):
     def indicators_match_a_recount(self):
         if not getattr(self, "closed", None):
             return
-        out = self.ward.admin.call("3031", {"start": "2026-03-01", "end": "2026-04-30"})["ranking"]
+        out = self.ward.admin.call("8231", {"start": "2026-03-01", "end": "2026-04-30"})["ranking"]
         db = self.db()
         due = compliant = registered = 0
         for day in self.closed:

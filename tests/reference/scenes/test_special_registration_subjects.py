@@ -1,4 +1,4 @@
-"""Special registration (特殊登记) for any scene: 3022 names its subject by a type a scene registers
+"""Special registration (特殊登记) for any scene: 8602 names its subject by a type a scene registers
 (reference.services.special_registration), and the reasons and material per scene are data
 (interface_spec/special_registration/workflow.yaml), validated with every problem at once."""
 
@@ -33,7 +33,7 @@ def _registrations(store) -> int:
 ], ids=["unknown-type", "none", "two", "incomplete"])
 def test_a_subject_that_is_not_exactly_one_registered_type_is_refused_with_1001(ward, app, subject, field):
     before = _registrations(app.state.scenemon.store)
-    res = ward.inst.send("3022", {"subject": subject, "reason": "under_treatment", "explanation": "患者在做检查",
+    res = ward.inst.send("8602", {"subject": subject, "reason": "under_treatment", "explanation": "患者在做检查",
                                   "attachment_ids": [ward.attach("treatment_record")]})
     assert res.infcode == 1001 and res.envelope["err_field"] == field, res.envelope
     assert _registrations(app.state.scenemon.store) == before
@@ -58,7 +58,7 @@ def test_a_resolver_refusal_names_the_subjects_own_field(ward):
 def test_a_subject_of_a_scene_not_monitored_is_refused(ward, admin):
     ward.set_clock("2026-03-02T09:00:00")
     mdtrt, _ = ward.admit()
-    admin.call("1204", {"fixmedins_code": ward.code, "scene": "inpatient", "enabled": False, "since": "2026-01-01"})
+    admin.call("8014", {"fixmedins_code": ward.code, "scene": "inpatient", "enabled": False, "since": "2026-01-01"})
     res = ward.register(mdtrt, day="2026-03-02")
     assert res.infcode == 3004 and res.envelope["err_field"] == "input.subject"
 

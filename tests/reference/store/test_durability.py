@@ -19,13 +19,13 @@ def test_acknowledged_write_survives_sigkill(tmp_path):
     srv = ServerProcess(env, log_path=tmp_path / "server.log").start()
     admin = Client(srv.base_url, sender="city-admin", secret=ADMIN_SECRET)
     try:
-        admin.call("1201", {"code": "410102", "name": "中原区"})
-        inst = admin.call("1202", {"fixmedins_code": "HCRASH", "fixmedins_name": "x",
+        admin.call("8011", {"code": "410102", "name": "中原区"})
+        inst = admin.call("8012", {"fixmedins_code": "HCRASH", "fixmedins_name": "x",
                                    "inst_type": "primary_hospital", "level": "1", "district_code": "410102"})
         hosp = Client(srv.base_url, sender="HCRASH", secret=inst["secret"], fixmedins_code="HCRASH",
                       http=admin.http)
         certno = make_certno("410102", date(1990, 2, 3), 5)
-        ack = hosp.send("1101", {"psn_no": "PCRASH", "certno": certno, "psn_name": "孙七",
+        ack = hosp.send("8001", {"psn_no": "PCRASH", "certno": certno, "psn_name": "孙七",
                                  "insuplc_admdvs": "410100"})
         assert ack.ok
         srv.kill()  # SIGKILL immediately after the acknowledgement: no shutdown code runs
@@ -34,7 +34,7 @@ def test_acknowledged_write_survives_sigkill(tmp_path):
         admin.close()
     with ServerProcess(env, port=srv.port, log_path=tmp_path / "server.log") as again, \
             Client(again.base_url, sender="city-admin", secret=ADMIN_SECRET) as admin:
-        assert admin.call("1102", {"psn_no": "PCRASH"})["certno"] == certno
+        assert admin.call("8002", {"psn_no": "PCRASH"})["certno"] == certno
 
 
 def test_migrations_are_numbered_and_applied_once(tmp_path):

@@ -47,11 +47,11 @@ def test_dlib_enrols_and_verifies_photographs_with_the_network_disabled(tmp_path
         with TestClient(app, base_url=BASE) as tc:
             w = bootstrap_world(BASE, "city-admin", ADMIN_SECRET, http=tc, tag="0FF1E2")
             term, psn = w.terminal(), w.persons[0]
-            enrolled = term.call("2001", {"psn_no": psn, "capture": _capture(astronaut, aligned=False)})
+            enrolled = term.call("8121", {"psn_no": psn, "capture": _capture(astronaut, aligned=False)})
             jittered = augment(crop, np.random.default_rng(3))
-            same = term.call("2002", {"psn_no": psn, "scene": "inpatient", "capture": _capture(jittered, False)})
-            by_chip = term.call("2002", {"psn_no": psn, "scene": "inpatient", "capture": _capture(chip, True)})
-            diff = term.call("2002", {"psn_no": psn, "scene": "inpatient", "capture": _capture(other, False)})
+            same = term.call("8122", {"psn_no": psn, "scene": "inpatient", "capture": _capture(jittered, False)})
+            by_chip = term.call("8122", {"psn_no": psn, "scene": "inpatient", "capture": _capture(chip, True)})
+            diff = term.call("8122", {"psn_no": psn, "scene": "inpatient", "capture": _capture(other, False)})
     finally:
         app.state.scenemon.store.close()
     assert enrolled["model_id"] == same["model_id"]
