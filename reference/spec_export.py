@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from reference import errors
+from reference import errors, numbering
 from reference.api.openapi import build_openapi
 from reference.paths import INTERFACE_SPEC
 from reference.transactions import load_all
@@ -38,10 +38,12 @@ def generated_files() -> dict[str, str]:
          "meaning": e.meaning}
         for e in errors.error_table()
     ]
+    old = numbering.old_numbers(txs)
     tx_rows = [
         {"infno": t.infno, "operation_id": t.operation_id, "en": t.title_en, "zh": t.title_zh,
          "tag": t.tag, "scene": t.scene, "roles": sorted(t.roles), "requirements": list(t.requirements),
-         "input": t.input_model.__name__, "output": t.output_model.__name__}
+         "input": t.input_model.__name__, "output": t.output_model.__name__, "national": t.national,
+         "deprecated_numbers": old.get(t.infno, [])}
         for t in txs.values()
     ]
     return {

@@ -81,6 +81,7 @@ INTERFACE_PAGES = [
     ("Error codes (错误代码)", "generated/error-codes.md"),
     ("Code tables (代码表)", "generated/code-tables.md"),
     ("Data scope (数据权限)", "generated/scope.md"),
+    ("Numbering (交易编号)", "generated/numbering.md"),
 ]
 LATER_PAGES = [
     ("Requirements (需求清单)", "generated/requirements.md"),
@@ -761,6 +762,46 @@ def page_scope() -> str:
     return "".join(out)
 
 
+def page_numbering(spec: Spec) -> str:
+    """Every transaction number mapped to its national counterpart or to "scenemon extension"."""
+    from reference import numbering, transactions
+
+    nat = numbering.national()
+    about = numbering.national_catalogue()
+    out = [_generated_note("`interface_spec/national/transactions.yaml` and the transaction registry"),
+           "# Numbering (交易编号)\n\n", _text(inspect.getdoc(numbering).split("\n\n", 1)[0]), "\n\n",
+           "A national number is used only with its national meaning and field names; a number scenemon "
+           "invented is a **scenemon extension** in 8xxx. A test "
+           "(`tests/reference/test_numbering.py`) fails when a registered number appears in the national "
+           "list with another meaning, when an extension leaves its group, or when a deprecated number "
+           "has a national meaning.\n\n## Extension groups\n\n",
+           _table(["numbers", "group"], ([f"{g}00–{g}99", _cell(t)] for g, t in transactions.EXTENSION_GROUPS.items())),
+           "\n## Every transaction\n\n",
+           _table(["No.", "Transaction", "national counterpart", "old number (deprecated)"], (
+               [f"[{t['infno']}](transactions/{t['tag']}.md#tx-{t['infno']})", _cell(f"{t['en']} ({t['zh']})"),
+                _cell(f"national {t['infno']} {nat[t['infno']]['zh']} ({nat[t['infno']]['en']})"
+                      if t.get("national") else "scenemon extension"),
+                ", ".join(t.get("deprecated_numbers") or []) or "—"]
+               for t in sorted(spec.transactions, key=lambda t: t["infno"]))),
+           f"\n## Deprecated numbers\n\nThe numbers of release 0.1 that have no national meaning keep "
+           f"working until release {transactions.DEPRECATED_UNTIL}: the answer is the new transaction's, with "
+           f"`warn_msg` naming the new number. Those with a national meaning (1101, 1201, 1301–1307, 2001, "
+           f"7101–7104, 7201, 9001, 9002) stopped meaning scenemon's transaction at once: an old client "
+           f"sending them reaches the national transaction or `1003 unknown_transaction`.\n\n",
+           _table(["old", "now"], ([o, n] for o, n in sorted(transactions.DEPRECATED_NUMBERS.items()))),
+           "\n## The national list\n\n", _text(about["about"]), "\n\nSources:\n\n",
+           "".join(f"- `{k}`: {_text(v)}\n" for k, v in about["sources"].items()),
+           "\nWhat stays unconfirmed:\n\n",
+           "".join(f"- {r['infno']} {r['zh']}: {_text(r.get('note') or 'one source only')}\n"
+                   for r in about["transactions"] if r["status"] == "unconfirmed"),
+           f"\n{sum(r['status'] == 'listed' for r in about['transactions'])} further numbers are *listed* "
+           "(one source only); scenemon avoids them all the same.\n\n",
+           _table(["No.", "national name", "meaning", "status", "sources"], (
+               [r["infno"], _cell(r["zh"]), _cell(r["en"]), r["status"], ", ".join(r["sources"])]
+               for r in about["transactions"])), "\n"]
+    return "".join(out)
+
+
 def generate_pages(spec: Spec) -> dict[str, str]:
     """Every generated page: path under `docs/generated/` → markdown."""
     pages = {
@@ -772,6 +813,7 @@ def generate_pages(spec: Spec) -> dict[str, str]:
         "configuration.md": page_configuration(),
         "rules.md": page_rules(),
         "scope.md": page_scope(),
+        "numbering.md": page_numbering(spec),
     }
     for tag in spec.tags():
         pages[f"transactions/{tag}.md"] = page_transactions_tag(spec, tag)

@@ -1,0 +1,70 @@
+"""Transaction numbering (交易编号): the national platform's numbers and scenemon's own.
+
+A vendor's adapter for the national medical-insurance platform already knows what each number
+means; scenemon uses a national number only with that meaning (`@transaction(national=True)`),
+and its own transactions in 8xxx, a range no national source uses, grouped so that the second
+digit tells the group (reference.transactions.EXTENSION_GROUPS). `problems` lists every way the
+registry breaks this; a test fails on any, and the spec site's numbering page is built from the
+same facts.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import yaml
+
+from reference.paths import INTERFACE_SPEC
+from reference.transactions import DEPRECATED_NUMBERS, EXTENSION_GROUPS, SCENE_GROUP, Transaction
+
+NATIONAL_FILE = INTERFACE_SPEC / "national" / "transactions.yaml"
+
+
+@cache
+def national_catalogue() -> dict[str, Any]:
+    return yaml.safe_load(NATIONAL_FILE.read_text(encoding="utf-8"))
+
+
+def national() -> dict[str, dict[str, Any]]:
+    """National number → its entry (zh, en, status, sources, note)."""
+    return {row["infno"]: row for row in national_catalogue()["transactions"]}
+
+
+def old_numbers(registry: dict[str, Transaction]) -> dict[str, list[str]]:
+    """Current number → the deprecated old numbers that still reach it."""
+    out: dict[str, list[str]] = {}
+    for old, new in sorted(DEPRECATED_NUMBERS.items()):
+        out.setdefault(new, []).append(old)
+    return out
+
+
+def problems(registry: dict[str, Transaction]) -> list[str]:
+    """Every way the registry breaks the numbering rules (empty when it keeps them)."""
+    nat = national()
+    out: list[str] = []
+    for infno, tx in sorted(registry.items()):
+        if infno in nat and not tx.national:
+            out.append(f"{infno} ({tx.operation_id}) has a national meaning, {nat[infno]['zh']} "
+                       f"({nat[infno]['en']}): give this transaction a free 8xxx number, or register it "
+                       f"with national=True if it IS that national transaction")
+        elif tx.national and infno not in nat:
+            out.append(f"{infno} ({tx.operation_id}) is registered national=True, but the national list "
+                       f"({NATIONAL_FILE.name}) has no {infno}")
+        elif not tx.national:
+            group = infno[:2]
+            if not (len(infno) == 4 and infno.isdigit() and group in EXTENSION_GROUPS):
+                out.append(f"{infno} ({tx.operation_id}) is an extension outside the 8xxx groups "
+                           f"{sorted(EXTENSION_GROUPS)}")
+            elif tx.scene in SCENE_GROUP and group != SCENE_GROUP[tx.scene]:
+                out.append(f"{infno} ({tx.operation_id}) belongs to scene {tx.scene}, whose group is "
+                           f"{SCENE_GROUP[tx.scene]}xx")
+    for old, new in sorted(DEPRECATED_NUMBERS.items()):
+        if old in nat:
+            out.append(f"deprecated number {old} has a national meaning ({nat[old]['zh']}); it must not "
+                       f"keep reaching {new}")
+        if old in registry:
+            out.append(f"deprecated number {old} is registered again ({registry[old].operation_id})")
+        if new not in registry:
+            out.append(f"deprecated number {old} points at {new}, which is not registered")
+    return out
