@@ -26,6 +26,25 @@ def national_catalogue() -> dict[str, Any]:
     return yaml.safe_load(NATIONAL_FILE.read_text(encoding="utf-8"))
 
 
+# Extensions whose subject a national transaction also touches, and why they are not that
+# transaction (so they keep an 8xxx number instead of taking the national one).
+NEAR_NATIONAL: dict[str, tuple[str, str]] = {
+    "8201": ("2401", "2401 opens the visit on the settlement platform and returns mdtrt_id; 8201 reports "
+                     "an opened visit (mdtrt_id given) to monitoring with the patient's consent and whether the "
+                     "department has monitoring equipment"),
+    "8203": ("2402", "2402 closes the visit for settlement; 8203 reports the discharge to monitoring, which "
+                     "then expects the discharge registration on a terminal (8204)"),
+    "8711": ("3101", "3101 carries the national detail message; 8711 judges scenemon's settlement shape with the "
+                     "scene, the face verification and the payment method, facts 3101 cannot carry"),
+    "8712": ("3102", "as 8711, and 8712 records the settlement and may refuse or suspend it (appeals 8713/8714)"),
+    "8121": ("9603", "9603 人脸建模 is listed by one SDK document only (unconfirmed); scenemon keeps face "
+                     "enrolment in 81xx until a national document confirms the number and its fields"),
+    "8122": ("9601", "9601 人脸认证: unconfirmed, as 9603"),
+    "8602": ("9602", "9602 特殊登记: unconfirmed, as 9603"),
+    "8212": ("9604", "9604 远程查床任务查询: unconfirmed, as 9603"),
+}
+
+
 def national() -> dict[str, dict[str, Any]]:
     """National number → its entry (zh, en, status, sources, note)."""
     return {row["infno"]: row for row in national_catalogue()["transactions"]}

@@ -769,7 +769,7 @@ def page_numbering(spec: Spec) -> str:
     nat = numbering.national()
     about = numbering.national_catalogue()
     out = [_generated_note("`interface_spec/national/transactions.yaml` and the transaction registry"),
-           "# Numbering (交易编号)\n\n", _text(inspect.getdoc(numbering).split("\n\n", 1)[0]), "\n\n",
+           "# Numbering (交易编号)\n\n", _text(inspect.getdoc(numbering).split("\n\n", 1)[1]), "\n\n",
            "A national number is used only with its national meaning and field names; a number scenemon "
            "invented is a **scenemon extension** in 8xxx. A test "
            "(`tests/reference/test_numbering.py`) fails when a registered number appears in the national "
@@ -783,6 +783,10 @@ def page_numbering(spec: Spec) -> str:
                       if t.get("national") else "scenemon extension"),
                 ", ".join(t.get("deprecated_numbers") or []) or "—"]
                for t in sorted(spec.transactions, key=lambda t: t["infno"]))),
+           "\n## Extensions near a national transaction\n\nThese extensions touch a subject a national "
+           "transaction also has; they are not that transaction, so they keep an 8xxx number:\n\n",
+           _table(["ours", "national", "why it is not the same transaction"], (
+               [ours, f"{n} {nat[n]['zh']}", _cell(why)] for ours, (n, why) in numbering.NEAR_NATIONAL.items())),
            f"\n## Deprecated numbers\n\nThe numbers of release 0.1 that have no national meaning keep "
            f"working until release {transactions.DEPRECATED_UNTIL}: the answer is the new transaction's, with "
            f"`warn_msg` naming the new number. Those with a national meaning (1101, 1201, 1301–1307, 2001, "

@@ -63,3 +63,9 @@ def test_the_national_list_names_its_sources():
         assert row["sources"] and set(row["sources"]) <= set(cat["sources"]), row
     assert len({r["infno"] for r in cat["transactions"]}) == len(cat["transactions"])
     assert not any(r["infno"].startswith("8") for r in cat["transactions"])
+
+
+def test_every_near_national_note_names_a_registered_extension_and_a_national_number():
+    reg, nat = load_all(), numbering.national()
+    for ours, (theirs, why) in numbering.NEAR_NATIONAL.items():
+        assert ours in reg and not reg[ours].national and theirs in nat and why, ours
