@@ -51,6 +51,13 @@ TARGETS: dict[str, dict[str, list[str]]] = {
                   "tests/reference/rules/test_rule_coverage.py::"
                   "test_every_rule_file_has_a_firing_test_at_each_stage_and_a_quiet_test"],
     },
+    # issue 12: numbering, national-shape models, the deprecated numbers
+    "numbering": {
+        "only_mutate": ["reference/numbering.py", "reference/national.py", "reference/transactions.py"],
+        "tests": ["tests/reference/test_numbering.py", "tests/reference/api/test_deprecated_numbers.py",
+                  "tests/reference/api/test_envelope.py", "tests/reference/test_spec_site.py",
+                  "tests/reference/test_spec_export.py"],
+    },
 }
 
 

@@ -69,3 +69,18 @@ def test_every_near_national_note_names_a_registered_extension_and_a_national_nu
     reg, nat = load_all(), numbering.national()
     for ours, (theirs, why) in numbering.NEAR_NATIONAL.items():
         assert ours in reg and not reg[ours].national and theirs in nat and why, ours
+
+
+def test_a_deprecated_number_registered_again_or_pointing_nowhere_is_reported(monkeypatch):
+    reg = load_all()
+    broken = dict(reg) | {"1001": dataclasses.replace(reg["8000"], infno="1001")}
+    monkeypatch.setitem(DEPRECATED_NUMBERS, "3099", "8298")
+    got = numbering.problems(broken)
+    assert "deprecated number 1001 is registered again (admin-ping)" in got
+    assert "deprecated number 3099 points at 8298, which is not registered" in got
+
+
+def test_old_numbers_lists_each_new_number_s_deprecated_numbers():
+    old = numbering.old_numbers(load_all())
+    assert old["8000"] == ["1001"] and old["8201"] == ["3001"]
+    assert sum(len(v) for v in old.values()) == len(DEPRECATED_NUMBERS)
