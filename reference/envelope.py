@@ -5,16 +5,22 @@ unique per sender, the sender's institution and operator, the time and an `input
 shape each transaction defines. A response carries `infcode` (0 = success, otherwise a code from
 `reference.errors`), `err_msg` (naming the offending field), and the transaction's `output`.
 Field names follow the platform's pinyin-initial snake_case so vendors can reuse adapters.
+
+The request envelope takes every field deployed national clients send (their lengths are the
+national interface's, corroborated against public HIS integration code: docs/interface/envelope.md).
+Deployed clients fill every optional key, often with "" (or null): an empty optional field is
+read as absent. A top-level field the envelope does not know (a client's local extension, such
+as `idfi_mode`) is accepted and named in `warn_msg`; its value is never read, stored or echoed.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from reference.fields import FIRST_YEAR, LAST_YEAR, InstitutionCode, Text
+from reference.fields import FIRST_YEAR, LAST_YEAR, InstitutionCode, LongText, Text
 
 INF_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -30,8 +36,21 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True, allow_inf_nan=False)
 
 
+# Optional envelope fields a deployed client may send as "" meaning "not given".
+BLANK_IS_ABSENT = ("mdtrtarea_admvs", "insuplc_admdvs", "recer_sys_code", "dev_no", "dev_safe_info", "cainfo",
+                   "signtype", "infver", "fixmedins_code", "fixmedins_name", "sign_no")
+
+
+def _blank_allowed(schema: dict[str, Any]) -> None:
+    """The schema of an optional field with a pattern also allows "" (read as absent)."""
+    schema["anyOf"].append({"type": "string", "maxLength": 0, "description": "empty: read as absent"})
+
+
 class RequestEnvelope(Model, Generic[In]):
-    """入参报文 — the request envelope."""
+    """入参报文 — the request envelope. Unknown top-level fields are allowed (and reported in
+    warn_msg by the gateway); everything known is validated strictly."""
+
+    model_config = ConfigDict(extra="allow")
 
     infno: str = Field(pattern=r"^[0-9]{4}$", description="Transaction number (交易编号), 4 digits")
     msgid: str = Field(
@@ -44,18 +63,33 @@ class RequestEnvelope(Model, Generic[In]):
         ),
     )
     mdtrtarea_admvs: str | None = Field(
-        None, pattern=r"^[0-9]{6}$", description="Area of the visit (就医地医保区划), 6 digits"
+        None, pattern=r"^[0-9]{6}$", description="Area of the visit (就医地医保区划), 6 digits",
+        json_schema_extra=_blank_allowed,
     )
     insuplc_admdvs: str | None = Field(
-        None, pattern=r"^[0-9]{6}$", description="Insured area (参保地医保区划), 6 digits"
+        None, pattern=r"^[0-9]{6}$", description="Insured area (参保地医保区划), 6 digits",
+        json_schema_extra=_blank_allowed,
     )
-    recer_sys_code: Text | None = Field(None, max_length=10, description="Receiving system code")
-    dev_no: Text | None = Field(None, max_length=64, description="Device number (设备编号)")
-    infver: Text | None = Field(None, max_length=6, description="Interface version")
-    opter_type: str = Field(
+    recer_sys_code: Text | None = Field(
+        None, max_length=10, description="Receiving system code (接收方系统代码), e.g. the platform's FSI_LOCAL"
+    )
+    dev_no: Text | None = Field(None, max_length=100, description="Device number (设备编号)")
+    dev_safe_info: LongText | None = Field(
+        None, max_length=2000, description="Device security information (设备安全信息); accepted, not read"
+    )
+    cainfo: LongText | None = Field(
+        None, max_length=1024, description="Digital signature information (数字签名信息); accepted, not read"
+    )
+    signtype: Text | None = Field(
+        None, max_length=10,
+        description="Signature type (签名类型); the national interface recommends SM2 or SM3. Accepted, not read: "
+                    "scenemon's request signature is in the headers (see the signing page)",
+    )
+    infver: Text | None = Field(None, max_length=6, description="Interface version (接口版本号), e.g. V1.0")
+    opter_type: Literal["1", "2", "3", 1, 2, 3] = Field(
         "1",
-        pattern=r"^[123]$",
-        description="Operator type (经办人类别): 1 staff, 2 self-service terminal, 3 mobile",
+        description=("Operator type (经办人类别): 1 staff, 2 self-service terminal, 3 mobile. The national form is "
+                     "the text \"1\"; the number 1 is accepted too (deployed C# clients declare it an int)"),
     )
     opter: Text = Field(min_length=1, max_length=30, description="Operator id (经办人)")
     opter_name: Text = Field(min_length=1, max_length=50, description="Operator name (经办人姓名)")
@@ -70,10 +104,32 @@ class RequestEnvelope(Model, Generic[In]):
             "Designated institution code (定点医药机构编号). Required for institutions and "
             "terminals and must be the sender's own; bureau users omit it."
         ),
+        json_schema_extra=_blank_allowed,
     )
     fixmedins_name: Text | None = Field(None, max_length=200, description="Institution name")
-    sign_no: Text | None = Field(None, max_length=30, description="Sign-in number (签到编号)")
+    sign_no: Text | None = Field(
+        None, max_length=30,
+        description=("Sign-in number (交易签到流水号) from 9001 sign-in. Checked only when the server's "
+                     "sign_in_policy is required (see the sign-in page)"),
+    )
     input: In = Field(description="Transaction input; its shape is defined per transaction")
+
+    @field_validator(*BLANK_IS_ABSENT, mode="before")
+    @classmethod
+    def _blank_is_absent(cls, v: Any) -> Any:
+        return None if v == "" else v  # only "": "  " is stripped to "" and checked like any text
+
+    @field_validator("opter_type", mode="before")
+    @classmethod
+    def _opter_type_not_bool(cls, v: Any) -> Any:
+        if isinstance(v, bool):  # true == 1 in Python: refuse it before the literal check
+            raise ValueError("must be 1, 2 or 3 (text or number), not a boolean")
+        return v
+
+    @field_validator("opter_type")
+    @classmethod
+    def _opter_type_text(cls, v: str | int) -> str:
+        return str(v)  # one form inside the server: the national text
 
     @field_validator("inf_time")
     @classmethod

@@ -5,10 +5,13 @@ For each request, in this order:
 1. size limit                         → 1004 body_too_large
 2. signature headers, sender, HMAC,   → 2001 unauthenticated, 2002 bad_signature,
    clock skew, terminal certified       2003 stale_timestamp, 2007 device_not_certified
-3. JSON and envelope validation       → 1002 malformed_json, 1001 invalid_field
+3. JSON and envelope validation       → 1002 malformed_json, 1001 invalid_field; unknown top-level
+                                        fields (local extensions) are named in warn_msg, not refused
 4. transaction lookup, role, own      → 1003 unknown_transaction, 2005 forbidden,
    institution in `fixmedins_code`      2006 out_of_scope
-5. typed input validation             → 1001 invalid_field (err_field = input.<path>)
+5. typed input validation             → 1001 invalid_field (err_field = input.<path>); inside a
+                                        national-shape input (reference.national) unknown fields are
+                                        named in warn_msg and their values dropped
 6. `prepare` (slow pure work, e.g. face embedding) outside the write lock; `read` (a long scan,
    e.g. the day end's) on a read snapshot, query-only, unless the msgid was answered already
 7. one write transaction: nonce       → 2004 replayed_nonce
@@ -41,6 +44,7 @@ from reference import signing
 from reference.context import Ctx, Principal
 from reference.envelope import INF_TIME_FORMAT, Model, RequestEnvelope, envelope_dict
 from reference.fields import CONTROL, CONTROL_BUT_LINES
+from reference.national import forget_unknown, has_national_part, unknown_fields, unknown_fields_warning
 from reference.services import access_log, monitoring
 from reference.state import AppState
 from reference.transactions import DEPRECATED_NUMBERS, Transaction, deprecation_warning, load_all
@@ -163,8 +167,11 @@ class Gateway:
             principal, nonce, ts = self._authenticate(headers, body)
             env = self._parse_envelope(body)
             msgid = env.msgid
+            _note_unknown(env, "", warnings)
             tx = self._resolve(path_infno, env, principal, warnings)
             inp = self._typed_input(tx, env.input)
+            if has_national_part(tx.input_model):
+                _note_unknown(inp, "input", warnings)
             prepared = tx.prepare(self.state, inp) if tx.prepare else None
             snapshot = self._read_phase(tx, principal, env, inp, prepared) if tx.read else None
             status, payload = self._execute(tx, principal, env, inp, prepared, body, nonce, ts, received,
@@ -355,6 +362,21 @@ class Gateway:
             respond_time=self._now_str(), err_msg=exc.err_msg, err_field=exc.field,
             warn_msg=_warn_msg(warnings),
         )
+
+
+def _note_unknown(model: BaseModel, prefix: str, warnings: list[str]) -> None:
+    """Name the fields `model` accepted without knowing them in warn_msg and forget their values
+    (never read, stored or echoed). The envelope's own unknown fields are its top level's; an
+    input's are those inside its national-shape parts (reference.national)."""
+    if isinstance(model, RawEnvelope):
+        paths = list(model.model_extra or {})
+        if model.__pydantic_extra__:
+            model.__pydantic_extra__.clear()
+    else:
+        paths = unknown_fields(model, prefix)
+        forget_unknown(model)
+    if (text := unknown_fields_warning(paths)) is not None:
+        warnings.append(text)
 
 
 def _warn_msg(warnings: list[str] | None) -> str | None:

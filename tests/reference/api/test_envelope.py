@@ -26,7 +26,6 @@ def _send_raw(client, env: dict, path_infno: str | None = "auto"):
         (lambda e: e.pop("opter"), "opter"),
         (lambda e: e.update(opter_type="9"), "opter_type"),
         (lambda e: e.update(mdtrtarea_admvs="41"), "mdtrtarea_admvs"),
-        (lambda e: e.update(surprise=1), "surprise"),
         (lambda e: e["input"].update(extra_field=1), "input.extra_field"),
         (lambda e: e["input"].pop("psn_name"), "input.psn_name"),
         (lambda e: e["input"].update(certno="410102197001010012"), "input.certno"),
