@@ -21,7 +21,18 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, Strict, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    GetJsonSchemaHandler,
+    PlainValidator,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema as cs
 
 from reference.clock import CST, to_cst
 from reference.idcard import CertnoError, validate_certno
@@ -75,10 +86,34 @@ def _lines(v: str) -> str:
     return v
 
 
-Text = Annotated[str, AfterValidator(_single_line)]
-LongText = Annotated[str, AfterValidator(_lines)]
+# The same rules as JSON Schema patterns (ECMA 262 and Python read them alike), so that the
+# OpenAPI document says what the validators enforce. ANY_TEXT_PATTERN is the gateway's rule for
+# every string of a body (reference/api/gateway.py); the OpenAPI builder adds it to each request
+# string that has no stricter pattern.
+SINGLE_LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+ANY_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+
+
+class SchemaAdds:
+    """Adds keywords to a type's JSON schema without replacing it (unlike WithJsonSchema): what an
+    AfterValidator enforces is invisible to pydantic's schema, so the type states it here too.
+    Existing keywords win (a field's own pattern stays)."""
+
+    def __init__(self, **keywords: Any) -> None:
+        self.keywords = {k.replace("_", "-") if k.startswith("x_") else k: v for k, v in keywords.items()}
+
+    def __get_pydantic_json_schema__(self, schema: cs.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        out = handler.resolve_ref_schema(handler(schema))
+        for key, value in self.keywords.items():
+            out.setdefault(key, value)
+        return out
+
+
+Text = Annotated[str, AfterValidator(_single_line), SchemaAdds(pattern=SINGLE_LINE_PATTERN)]
+LongText = Annotated[str, AfterValidator(_lines), SchemaAdds(pattern=ANY_TEXT_PATTERN)]
 # A reference to a record kept elsewhere (an order number, a document id): one line, 1-200 characters.
-Reference = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_single_line)]
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_single_line),
+                      SchemaAdds(pattern=SINGLE_LINE_PATTERN)]
 
 
 
@@ -133,7 +168,28 @@ def _certno(v: str) -> str:
 
 
 # Resident ID number (公民身份号码): shape, province, birth date and check digit (reference.idcard).
-CertNo = Annotated[str, StringConstraints(pattern=r"^[0-9]{17}[0-9Xx]$"), AfterValidator(_certno)]
+# The pattern approximates what the server checks: JSON Schema cannot say the check digit (ISO 7064
+# MOD 11-2), a real province (the first two digits) or a birth date neither in the future nor more
+# than 130 years ago; `x-server-checks` names those (tools that read the document see them).
+CertNo = Annotated[
+    str, StringConstraints(pattern=r"^[0-9]{17}[0-9Xx]$"), AfterValidator(_certno),
+    SchemaAdds(x_server_checks=["GB 11643-1999: digits 1-2 a real province code, digits 7-14 a real birth date "
+                                "neither in the future nor more than 130 years ago, the last character the "
+                                "ISO 7064 MOD 11-2 check digit (X for 10)"]),
+]
+
+
+def exactly_one_of(*names: str) -> dict[str, Any]:
+    """JSON Schema for "exactly one of these optional fields is given (not null)": a model
+    validator's rule, stated in the model's schema (`model_config`'s json_schema_extra)."""
+    return {"oneOf": [{"required": [n], "properties": {n: {"not": {"type": "null"}}}} for n in names]}
+
+
+def required_with(name: str, *needed: str) -> dict[str, Any]:
+    """JSON Schema for "when `name` is given (not null), `needed` are given too" (dependentRequired
+    would also fire on an explicit null, which the server takes as absent)."""
+    return {"if": {"required": [name], "properties": {name: {"not": {"type": "null"}}}},
+            "then": {"required": list(needed), "properties": {n: {"not": {"type": "null"}} for n in needed}}}
 
 # A code-table value (an Enum made by reference.codes.code_enum). Strict models accept only
 # Enum instances from Python data; the code's text is what JSON carries, so this one type takes
@@ -148,9 +204,19 @@ Coded = Annotated[T, Strict(False)]
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 EARLIEST = datetime(FIRST_YEAR, 1, 1, tzinfo=CST)
 LATEST = datetime(LAST_YEAR, 12, 31, 23, 59, 59, 999999, tzinfo=CST)
-DATE_PATTERN = r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}$"
-DATETIME_PATTERN = (r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
-                    r"Z?([+-][0-9]{2}:[0-9]{2})?$")  # no "|": the pattern is shown in Markdown tables
+# The patterns say as much as a regular expression can (month 01-12, day 01-31, hour 00-23, …);
+# what is left — a real date (no 30 February), the span in China Standard Time — is named in the
+# schema's `x-server-checks`. The server matches the same patterns (the spec site's tables
+# show `|` inside code spans).
+_YMD = r"20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_HM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
+DATE_PATTERN = rf"^{_YMD}$"
+DATETIME_PATTERN = rf"^{_YMD}[T ]{_HM}(:[0-5][0-9](\.[0-9]{{1,6}})?)?(Z|[+-]{_HM})?$"
+# The national platform's time format (yyyy-MM-dd HH:mm:ss, China Standard Time): the envelope's
+# inf_time and every time field of a national-shape message.
+NATIONAL_DATETIME_PATTERN = rf"^{_YMD} {_HM}:[0-5][0-9]$"
+NATIONAL_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+REAL_DATE_CHECK = "a real calendar date (the pattern lets 29-31 through for every month)"
 _DATE = re.compile(DATE_PATTERN)
 _DATETIME = re.compile(DATETIME_PATTERN)
 
@@ -187,12 +253,32 @@ def _business_datetime(v: Any) -> Any:
 
 BizDate = Annotated[
     date, BeforeValidator(_business_date),
-    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN, "x-server-checks": [REAL_DATE_CHECK]}),
 ]
-# Naive times are China Standard Time; the value is always returned in CST.
+# Naive times are China Standard Time; the value is always returned in CST. No `format: date-time`:
+# RFC 3339 requires seconds and a zone, which this field does not (the pattern is its one format).
 BizDateTime = Annotated[
     datetime, BeforeValidator(_business_datetime),
-    WithJsonSchema({"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN}),
+    WithJsonSchema({"type": "string", "pattern": DATETIME_PATTERN,
+                    "x-time-format": "ISO 8601 yyyy-MM-ddTHH:mm[:ss[.ffffff]][Z|±hh:mm] (a space may stand for T); "
+                                     "without a zone: China Standard Time (UTC+8)",
+                    "x-server-checks": [REAL_DATE_CHECK, f"within {FIRST_YEAR}-{LAST_YEAR} once converted to China "
+                                                         "Standard Time"]}),
+]
+
+
+def _national_datetime(v: str) -> str:
+    try:
+        datetime.strptime(v, NATIONAL_DATETIME_FORMAT)
+    except ValueError:
+        raise ValueError(f"{v} is not a real date and time") from None
+    return v
+
+
+# A national-shape time (yyyy-MM-dd HH:mm:ss, China Standard Time), kept as the text it was sent as.
+NationalDateTime = Annotated[
+    str, StringConstraints(pattern=NATIONAL_DATETIME_PATTERN), AfterValidator(_national_datetime),
+    SchemaAdds(x_time_format="yyyy-MM-dd HH:mm:ss, China Standard Time (UTC+8)", x_server_checks=[REAL_DATE_CHECK]),
 ]
 MONTH_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
 Month = Annotated[str, StringConstraints(pattern=MONTH_PATTERN)]  # yyyy-mm, a business month
@@ -202,4 +288,6 @@ __all__ = [
     "Amount", "BizDate", "BizDateTime", "CertNo", "Coded", "Count", "Cursor", "DistrictCode",
     "InstitutionCode", "LongText", "ModelId", "Month", "PsnNo", "Qty", "Reference", "ReleaseVersion", "RowId",
     "RuleId", "Scalar", "ScalarKey", "SenderId", "SettlementId", "TerminalId", "Text", "VisitId",
+    "ANY_TEXT_PATTERN", "NATIONAL_DATETIME_PATTERN", "NationalDateTime", "SINGLE_LINE_PATTERN", "SchemaAdds",
+    "exactly_one_of", "required_with",
 ]

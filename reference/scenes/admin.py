@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from reference.clock import EARLIEST, LATEST, MAX_ADVANCE_SECONDS, ManualClock
 from reference.context import Ctx
 from reference.envelope import Empty, Model
 from reference.errors import InvalidField, InvalidState
-from reference.fields import BizDateTime, PsnNo, SenderId
+from reference.fields import BizDateTime, PsnNo, SenderId, exactly_one_of
 from reference.services import access_log as access_log_svc
 from reference.services import business_clock
 from reference.transactions import ANY_ROLE, transaction
@@ -27,6 +27,11 @@ def ping(ctx: Ctx, inp: Empty) -> PingOut:
 
 
 class ClockIn(Model):
+    model_config = ConfigDict(json_schema_extra={
+        **exactly_one_of("set_to", "advance_seconds"),
+        "x-server-checks": ["the new business time is not before the current one and not after "
+                            f"{LATEST:%Y-%m-%d %H:%M:%S} CST"]})
+
     set_to: BizDateTime | None = Field(
         None,
         description=("Move business time to this moment (CST if naive); not before the current business time, "

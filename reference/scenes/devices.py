@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from reference.clock import to_cst
 from reference.codes import DeviceKind, TerminalStatus
@@ -31,7 +31,8 @@ class TerminalIn(Model):
     terminal_id: TerminalId
     model: Text = Field(min_length=1, max_length=100, description="Manufacturer model (型号)")
     serial_no: Text = Field(min_length=1, max_length=100)
-    cert_class: Text = Field(max_length=10, description="Terminal class (终端类别); only 'III' is accepted")
+    cert_class: Text = Field(max_length=10, description="Terminal class (终端类别); only 'III' is accepted (GEN-6)",
+                             json_schema_extra={"enum": ["III"]})
     cert_spec: Text = Field("NHSA-TERMINAL-V2.1", max_length=50,
                             description="Specification certified against (终端规范版本)")
     certification_id: Text = Field(min_length=1, max_length=100, description="Certificate number")
@@ -76,6 +77,11 @@ def register_terminal(ctx: Ctx, inp: TerminalIn) -> TerminalOut:
 
 
 class CertifyIn(Model):
+    # A refusal or disabling says why (the terminal's owner reads it).
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"required": ["approve"], "properties": {"approve": {"const": False}}},
+        "then": {"required": ["reason"], "properties": {"reason": {"type": "string", "pattern": "\\S"}}}})
+
     terminal_id: TerminalId
     approve: bool = Field(description="true: certified and active; false: refuse or disable")
     reason: LongText | None = Field(None, max_length=500)

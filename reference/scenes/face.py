@@ -7,13 +7,23 @@ import base64
 import binascii
 
 import numpy as np
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from reference.codes import Scene
 from reference.context import Ctx
 from reference.envelope import Model
 from reference.face import templates
-from reference.fields import Coded, DistrictCode, InstitutionCode, ModelId, PsnNo, Text, VisitId
+from reference.fields import (
+    Coded,
+    DistrictCode,
+    InstitutionCode,
+    ModelId,
+    PsnNo,
+    Text,
+    VisitId,
+    exactly_one_of,
+    required_with,
+)
 from reference.services import face as face_svc
 from reference.services.registry import person_view
 from reference.transactions import BUREAU_ROLES, transaction
@@ -37,6 +47,12 @@ class FaceCapture(Model):
     compactly and exactly, as the base64 of its little-endian float32 bytes (`embedding_b64`,
     what face SDKs hand out as a feature blob: 2.7 KB for 512 dimensions against ~5.7 KB of
     JSON text). The server treats both the same."""
+
+    model_config = ConfigDict(json_schema_extra={
+        "allOf": [exactly_one_of("image_b64", "embedding", "embedding_b64"),
+                  required_with("embedding", "embedding_model"), required_with("embedding_b64", "embedding_model")],
+        "x-server-checks": ["embedding_b64 decodes to 64-4096 little-endian float32 values, all finite",
+                            "embedding_model is a model with a calibrated operating point or the engine's own"]})
 
     image_b64: str | None = Field(
         None, max_length=MAX_IMAGE_B64,

@@ -46,8 +46,11 @@ def _prepare(state, inp):
 class Consent(Model):
     """GEN-4: the admission notice records the patient's consent (知情同意)."""
 
-    face_recognition: bool = Field(description="Consent to face recognition (人脸识别)")
-    video_monitoring: bool = Field(description="Consent to video monitoring of the ward (视频监控)")
+    # Both are required (GEN-4): the scene cannot monitor a patient who refused, so false is refused.
+    face_recognition: bool = Field(description="Consent to face recognition (人脸识别); must be true",
+                                   json_schema_extra={"const": True})
+    video_monitoring: bool = Field(description="Consent to video monitoring of the ward (视频监控); must be true",
+                                   json_schema_extra={"const": True})
     signed_at: BizDateTime = Field(description="When the patient or guardian signed (CST if naive)")
     document_no: Text | None = Field(None, max_length=50, description="Number of the signed admission notice")
 
@@ -238,9 +241,14 @@ def face_check(ctx: Ctx, inp: FaceCheckIn) -> FaceCheckOut:
                         task_item_status=item_status)
 
 
+# A rule of the query transactions JSON Schema cannot state (it depends on the sender's role).
+BUREAU_NAMES_INSTITUTION = "required when a bureau user sends it (institutions and terminals: their own by default)"
+
+
 class VisitQueryIn(Model):
     fixmedins_code: InstitutionCode | None = Field(
-        None, description="Bureaus: the institution (institutions: their own)")
+        None, description="Bureaus: the institution (institutions: their own)",
+        json_schema_extra={"x-server-checks": [BUREAU_NAMES_INSTITUTION]})
     status: VisitStatus | None = None
     mdtrt_id: VisitId | None = None
     limit: int = Field(200, ge=1, le=2000)
@@ -386,7 +394,8 @@ def bed_check_issue(ctx: Ctx, inp: TaskIn) -> TaskOut:
 
 class TaskQueryIn(Model):
     task_id: RowId | None = Field(None, description="One task; otherwise the institution's tasks")
-    fixmedins_code: InstitutionCode | None = Field(None, description="Bureaus: the institution (others: their own)")
+    fixmedins_code: InstitutionCode | None = Field(None, description="Bureaus: the institution (others: their own)",
+                                                   json_schema_extra={"x-server-checks": [BUREAU_NAMES_INSTITUTION]})
     open_only: bool = Field(True, description="Only tasks before their deadline with pending items")
     since_task_id: Cursor = Field(0, description="Polling cursor: only tasks after this id")
     limit: int = Field(50, ge=1, le=500)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from reference.clock import CST
 from reference.envelope import Model
@@ -14,6 +14,9 @@ MAX_PERIOD_DAYS = 366
 
 
 class PeriodIn(Model):
+    model_config = ConfigDict(json_schema_extra={"x-server-checks": [
+        f"end is not before start, and at most {MAX_PERIOD_DAYS} days after it"]})
+
     start: BizDate = Field(description="First day of the period (inclusive)")
     end: BizDate = Field(description=f"Last day of the period (inclusive); at most {MAX_PERIOD_DAYS} days after start")
 

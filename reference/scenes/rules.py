@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from reference.clock import to_cst
 from reference.codes import Scene, code_enum
@@ -182,6 +182,11 @@ class SettlementItem(Model):
 
 
 class SettlementIn(Model):
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"required": ["method"], "properties": {"method": {"const": "face"}}},
+        "then": {"required": ["verification_id"], "properties": {"verification_id": {"type": "integer"}}},
+        "x-server-checks": ["total_amount equals the sum of the items' amounts (within 0.01 yuan)"]})
+
     setl_id: SettlementId = Field(description="Settlement id (结算ID)")
     psn_no: PsnNo
     mdtrt_id: VisitId | None = Field(None, description="Visit id (就诊ID)")

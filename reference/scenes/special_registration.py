@@ -28,7 +28,10 @@ class UploadIn(Model):
     att_type: Coded[AttachmentType]  # type: ignore[valid-type]
     filename: Text = Field(min_length=1, max_length=200)
     media_type: str = Field(max_length=100, pattern=r"^[a-z]+/[a-z0-9.+\-]+$",
-                            description="application/pdf, image/jpeg or image/png (configurable)")
+                            description="application/pdf, image/jpeg or image/png (configurable)",
+                            json_schema_extra={"x-server-checks": [
+                                "one of the server's attachment_media_types (default application/pdf, image/jpeg, "
+                                "image/png), and the content starts like that type"]})
     content_b64: str = Field(min_length=1, max_length=16 * 1024 * 1024,
                              description="The file, base64; size limit in setting attachment_max_bytes (and the "
                                          "body limit, max_body_bytes)")
@@ -210,7 +213,8 @@ def review(ctx: Ctx, inp: ReviewIn) -> RegOut:
 class RegQueryIn(Model):
     reg_id: RowId | None = None
     fixmedins_code: InstitutionCode | None = Field(
-        None, description="Bureaus: the institution (institutions: their own)")
+        None, description="Bureaus: the institution (institutions: their own)",
+        json_schema_extra={"x-server-checks": ["a bureau user names the institution or reg_id"]})
     scene: Coded[Scene] | None = None  # type: ignore[valid-type]
     status: Coded[RegStatus] | None = None  # type: ignore[valid-type]
     limit: int = Field(100, ge=1, le=1000)
