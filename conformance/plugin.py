@@ -44,6 +44,10 @@ from reference.idcard import make_certno
 KIT_VERSION = "0.1.0"
 OutT = TypeVar("OutT", bound=BaseModel)
 MARKER_LINE = "req(*ids): the requirement IDs (GEN-1, DEV-3, ...) a conformance test verifies"
+# Schema-level tests judge only what the OpenAPI document says (a schema-only mock passes them);
+# every other test is behaviour level (issue 17). `scenemon conformance --level` selects either.
+LEVEL_MARKER_LINE = "schema_level: the test checks only what the OpenAPI document says (passes against a mock)"
+LEVELS = ("schema", "behaviour")
 
 
 @dataclass
@@ -84,6 +88,11 @@ SETTINGS_KEY = pytest.StashKey[KitSettings]()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_LINE)
+    config.addinivalue_line("markers", LEVEL_MARKER_LINE)
+
+
+def level_of(item: pytest.Item) -> str:
+    return "schema" if item.get_closest_marker("schema_level") else "behaviour"
 
 
 def requirement_ids(item: pytest.Item) -> list[str]:
@@ -104,6 +113,7 @@ class ResultRecord:
     nodeid: str
     title: str
     requirements: list[str]
+    level: str = "behaviour"
     outcome: str = "not run"
     duration: float = 0.0
     message: str = ""
@@ -137,7 +147,7 @@ class KitPlugin:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:  # after -k deselection
             reqs, title = requirement_ids(item), title_of(item)
-            self.records[item.nodeid] = ResultRecord(item.nodeid, title, reqs)
+            self.records[item.nodeid] = ResultRecord(item.nodeid, title, reqs, level_of(item))
             item.user_properties.append(("requirements", " ".join(reqs)))
             item.user_properties.append(("title", title))
 
@@ -163,8 +173,8 @@ class KitPlugin:
         self.finished = time.time()
 
     # --- the report ---------------------------------------------------------------------------
-    def totals(self) -> dict[str, int]:
-        recs = list(self.records.values())
+    def totals(self, level: str | None = None) -> dict[str, int]:
+        recs = [r for r in self.records.values() if level is None or r.level == level]
         return {
             "tests": len(recs),
             "passed": sum(r.outcome == "passed" for r in recs),
@@ -201,9 +211,10 @@ class KitPlugin:
             "started_at": datetime.fromtimestamp(self.started, UTC).isoformat(timespec="seconds"),
             "duration": round((self.finished or time.time()) - self.started, 3),
             "totals": self.totals(),
+            "levels": {level: self.totals(level) for level in LEVELS},
             "requirements": self.by_requirement(),
             "tests": [
-                {"nodeid": r.nodeid, "title": r.title, "requirements": r.requirements,
+                {"nodeid": r.nodeid, "title": r.title, "requirements": r.requirements, "level": r.level,
                  "outcome": r.outcome, "duration": round(r.duration, 3), "message": r.message}
                 for r in self.records.values()
             ],

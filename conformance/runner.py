@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"JUnit XML report (default {DEFAULT_JUNIT})")
     out.add_argument("--json", default=DEFAULT_JSON, metavar="PATH",
                      help=f"JSON report (default {DEFAULT_JSON})")
+    out.add_argument("--level", choices=("all", "schema", "behaviour"), default="all",
+                     help="schema: only the tests that judge answers by the OpenAPI document (a schema-only "
+                          "mock such as `prism mock interface_spec/openapi.json` passes them); behaviour: "
+                          "the others (default: all)")
     out.add_argument("-k", dest="select", metavar="EXPR", help="run only tests matching this pytest -k expression")
     out.add_argument("-v", "--verbose", action="store_true", help="list every test as it runs")
     out.add_argument("--list", action="store_true", help="list the kit's tests and requirement IDs; run nothing")
@@ -236,7 +240,7 @@ def preflight(settings: KitSettings) -> None:
 
 
 def run_pytest(settings: KitSettings, *, junit: Path | None, select: str | None, verbose: bool,
-               collect_only: bool = False) -> tuple[int, KitPlugin]:
+               collect_only: bool = False, level: str = "all") -> tuple[int, KitPlugin]:
     import pytest
 
     plugin = KitPlugin(settings)
@@ -255,6 +259,8 @@ def run_pytest(settings: KitSettings, *, junit: Path | None, select: str | None,
             args += [f"--junitxml={junit}", "-o", "junit_suite_name=scenemon-conformance"]
         if select:
             args += ["-k", select]
+        if level != "all":
+            args += ["-m", "schema_level" if level == "schema" else "not schema_level"]
         # Third-party pytest plugins installed next to the kit (xdist, randomly, anyio, ...)
         # would change how the kit runs; it needs none of them.
         saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
@@ -277,6 +283,9 @@ def print_summary(plugin: KitPlugin, junit: Path, json_path: Path) -> None:
           f"{report['duration']:.1f} s)")
     print(f"tests: {t['tests']}  passed: {t['passed']}  failed: {t['failed']}  errors: {t['error']}  "
           f"skipped: {t['skipped']}")
+    for level, lt in report["levels"].items():
+        if lt["tests"]:
+            print(f"  {level} level: {lt['passed']}/{lt['tests']} passed, {lt['failed']} failed, {lt['error']} errors")
     reqs = report["requirements"]
     if reqs:
         print(f"\n{'requirement':<12} {'result':<11} tests passed")
@@ -294,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.list:
         dummy = KitSettings(base_url="http://127.0.0.1:0", bureau_sender="-", bureau_secret="-")
-        _, plugin = run_pytest(dummy, junit=None, select=args.select, verbose=False, collect_only=True)
+        _, plugin = run_pytest(dummy, junit=None, select=args.select, verbose=False, collect_only=True,
+                               level=args.level)
         for rec in plugin.records.values():
             print(f"{rec.nodeid}\n    [{', '.join(rec.requirements)}] {rec.title}")
         return 0
@@ -318,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(settings: KitSettings, args: argparse.Namespace, junit: Path, json_path: Path) -> int:
     preflight(settings)
-    code, plugin = run_pytest(settings, junit=junit, select=args.select, verbose=args.verbose)
+    code, plugin = run_pytest(settings, junit=junit, select=args.select, verbose=args.verbose, level=args.level)
     plugin.write_json(json_path)
     print_summary(plugin, junit, json_path)
     totals = plugin.totals()

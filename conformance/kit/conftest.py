@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from conformance.plugin import MARKER_LINE, SETTINGS_KEY
+from conformance.plugin import LEVEL_MARKER_LINE, MARKER_LINE, SETTINGS_KEY
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_LINE)
+    config.addinivalue_line("markers", LEVEL_MARKER_LINE)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
