@@ -7,7 +7,7 @@ from pydantic import Field
 from reference.codes import InstitutionLevel, InstitutionType, PersonFlag, Role, Scene, Speciality
 from reference.context import Ctx
 from reference.envelope import Model
-from reference.errors import Forbidden, InvalidField, NotFound
+from reference.errors import Forbidden, InvalidField
 from reference.fields import BizDate, CertNo, Coded, DistrictCode, InstitutionCode, PsnNo, SenderId, Text
 from reference.services import registry as svc
 from reference.transactions import BUREAU_ROLES, transaction
@@ -92,8 +92,9 @@ class InstitutionQueryIn(Model):
 @transaction("8013", "registry-institution-get", en="Query an institution", zh="查询定点机构",
              roles=BUREAU_ROLES | {"institution", "ops_vendor"}, tag="registry", reqs=("GEN-1",))
 def get_institution(ctx: Ctx, inp: InstitutionQueryIn) -> InstitutionOut:
-    ctx.require_institution(inp.fixmedins_code, field="input.fixmedins_code")
-    return _inst_out(svc.institution_view(ctx.db, inp.fixmedins_code))
+    """The institution if it is in the sender's scope; otherwise 3003, like one that does not
+    exist. The national 1201 finds institutions through the same service."""
+    return _inst_out(svc.institutions_in_scope(ctx.db, ctx.scope, code=inp.fixmedins_code)[0])
 
 
 class SceneIn(Model):
@@ -201,25 +202,12 @@ def get_person(ctx: Ctx, inp: PersonQueryIn) -> PersonOut:
     """By `psn_no`: a person visible to the sender (see the scope page). By `certno`: bureau users
     within their scope; an institution or terminal reads the ID card at its counter and gives the
     name on it too (`psn_name`) — when both match, the person is returned and linked to the
-    institution. Anything else is 3003, whether or not the person exists. Every successful read is
-    written to the access log (GEN-5)."""
+    institution; a bureau user's `psn_name`, when given, must match too. Anything else is 3003,
+    whether or not the person exists. Every successful read is written to the access log (GEN-5).
+    The national 1101 reads persons through the same service."""
     if (inp.psn_no is None) == (inp.certno is None):
         raise InvalidField("give exactly one of psn_no and certno", field="input.psn_no")
-    if inp.psn_no is not None:
-        row = ctx.person(inp.psn_no)
-    else:
-        row = svc.person_by_certno(ctx.db, svc.check_certno(inp.certno))
-        if ctx.principal.role in {"institution", "terminal"}:
-            if inp.psn_name is None:
-                raise InvalidField("an institution gives the name on the ID card with certno",
-                                   field="input.psn_name")
-            if row is None or row["psn_name"] != inp.psn_name:
-                raise NotFound("no person has this certno and name", field="input.certno")
-            ctx.link_person(row["psn_no"], "card_read")
-        elif row is None or not ctx.scope.sees_person(ctx.db, row["psn_no"]):
-            raise NotFound("no person has this certno", field="input.certno")
-    ctx.log_access(row["psn_no"], "read")
-    return _person_out(row)
+    return _person_out(svc.read_person(ctx, psn_no=inp.psn_no, certno=inp.certno, psn_name=inp.psn_name))
 
 
 class PersonFlagsIn(Model):

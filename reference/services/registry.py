@@ -1,14 +1,27 @@
-"""Registry operations: districts, institutions and their scenes, accounts, persons."""
+"""Registry operations: districts, institutions and their scenes, accounts, persons.
+
+Reading a person (`read_person`) and finding institutions (`institutions_in_scope`) are shared by
+our extension queries (8002, 8013) and the national ones (1101 人员信息获取, 1201 医药机构信息获取),
+so both apply the same scope, links and access log (GEN-1, GEN-5).
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from reference import signing
 from reference.errors import Conflict, InvalidField, NotFound
 from reference.idcard import CertnoError, birth_date, gender, validate_certno
 from reference.store import Db
+
+if TYPE_CHECKING:
+    from reference.context import Ctx
+    from reference.scope import Scope
+
+#: The most institutions one search answers (1201 without a code); the answer says when it cut.
+MAX_INSTITUTIONS_FOUND = 100
 
 
 def add_district(db: Db, *, code: str, name: str, region_code: str, now: str) -> None:
@@ -78,6 +91,63 @@ def institution_view(db: Db, code: str) -> dict:
         (code,),
     )
     return {**row, "scenes": scenes}
+
+
+def institutions_in_scope(
+    db: Db, scope: Scope, *, code: str | None = None, name_contains: str | None = None,
+    inst_types: frozenset[str] | None = None, field: str = "input.fixmedins_code",
+    limit: int = MAX_INSTITUTIONS_FOUND,
+) -> list[dict[str, Any]]:
+    """Institution views (with their scenes) visible in `scope`, by code, part of the name and
+    type, in code order, at most `limit` + 1 of them (so that a caller can tell it cut). With a
+    `code` it is a lookup: no match is NotFound naming `field`, whether the institution does not
+    exist, is outside the scope or is not of the types asked for (the same answer, GEN-1)."""
+    clause, params = scope.where_institution("code")
+    sql = "SELECT code FROM institutions WHERE 1=1" + clause
+    if code is not None:
+        sql, params = sql + " AND code=?", [*params, code]
+    if name_contains:
+        escaped = name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        sql, params = sql + " AND name LIKE ? ESCAPE '\\'", [*params, f"%{escaped}%"]
+    if inst_types is not None:
+        sql += f" AND inst_type IN ({','.join('?' * len(inst_types))})"
+        params = [*params, *sorted(inst_types)]
+    rows = db.all(sql + " ORDER BY code LIMIT ?", [*params, limit + 1])
+    if code is not None and not rows:
+        raise NotFound(f"institution {code} does not exist", field=field)
+    return [institution_view(db, r["code"]) for r in rows]
+
+
+def read_person(
+    ctx: Ctx, *, psn_no: str | None = None, certno: str | None = None, psn_name: str | None = None,
+    psn_no_field: str = "input.psn_no", certno_field: str = "input.certno", name_field: str = "input.psn_name",
+) -> dict[str, Any]:
+    """One person as the sender may read them (reference.scope), logged as read (GEN-5).
+
+    By `psn_no`: a person visible to the sender. By `certno` (a resident ID number): bureau users
+    within their scope; an institution or terminal reads the ID card at its counter and gives the
+    name on it too — when both match, the person is returned and linked to its institution
+    (`card_read`); a bureau user's name, when given, must match as well. Anything else is NotFound, whether or not
+    the person exists: out of scope answers like absent (GEN-1). The `*_field` arguments name the
+    fields in the caller's message shape (8002 `input.certno`, 1101 `input.data.mdtrt_cert_no`)."""
+    if psn_no is not None:
+        row = ctx.person(psn_no, field=psn_no_field)
+    elif certno is not None:
+        row = person_by_certno(ctx.db, check_certno(certno, field=certno_field))
+        if ctx.scope.level == "institution":
+            if psn_name is None:
+                raise InvalidField("an institution gives the name on the ID card with the ID number",
+                                   field=name_field)
+            if row is None or row["psn_name"] != psn_name:
+                raise NotFound("no person has this ID number and name", field=certno_field)
+            ctx.link_person(row["psn_no"], "card_read")
+        elif row is None or not ctx.scope.sees_person(ctx.db, row["psn_no"]) or (
+                psn_name is not None and row["psn_name"] != psn_name):
+            raise NotFound("no person has this ID number", field=certno_field)
+    else:
+        raise InvalidField("give exactly one of psn_no and certno", field=psn_no_field)
+    ctx.log_access(row["psn_no"], "read")
+    return row
 
 
 def check_certno(certno: str, field: str = "input.certno") -> str:
