@@ -10,8 +10,9 @@ Every sender has one `Scope`, derived from its account (`Scope.of(principal)`):
     institution   an institution and its terminals                 itself            linked to it
 
 A person is *linked* to an institution (`person_links`) by an event that leaves a record there:
-registering the person (8001), reading their ID card at the counter (8002 by `certno` with the
-name on the card), an admission (8201), a settlement (8712) or a face enrolment (8121/8202).
+registering the person (8001), reading their ID card at the counter (8002 by `certno`, or the
+national 1101, with the name on the card), an admission (8201), a settlement (8712) or a face
+enrolment (8121/8202).
 Those transactions name a person by number and create the link; every other read or action on a
 person (8002 by `psn_no`, 1:1 verification, visits, pre-event checks, …) needs it. Later scenes
 add their own link sources (`LINK_SOURCES`).
@@ -46,7 +47,7 @@ INSTITUTION_ROLES = frozenset({"institution", "terminal"})
 #: Where a person–institution link can come from (person_links.source), with its meaning.
 LINK_SOURCES: dict[str, str] = {
     "registration": "the institution registered the person (8001)",
-    "card_read": "the institution read the person's ID card: 8002 by certno with the name on the card",
+    "card_read": "the institution read the person's ID card: 8002 by certno or 1101, with the name on the card",
     "admission": "an inpatient admission (8201)",
     "settlement": "a settlement submitted for review (8712)",
     "enrolment": "a face template enrolled by the institution (8121, 8202)",

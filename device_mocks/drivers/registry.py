@@ -1,11 +1,13 @@
 """The registry (tag `registry`): insured persons, districts, institutions, their monitored
-scenes (8014) and bureau accounts."""
+scenes (8014) and bureau accounts; and the national basic-information reads 1101 (person
+information, `data={...}`) and 1201 (institution information, `medinsinfo={...}`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from device_mocks.drivers._base import Fields, SceneDriver, tx
+from reference.scenes.basic_info import InstitutionInfoIn, InstitutionInfoOut, PersonInfoIn, PersonInfoOut
 from reference.scenes.registry import (
     DistrictIn,
     DistrictOut,
@@ -24,6 +26,19 @@ from reference.scenes.registry import (
 
 class RegistryDriver(SceneDriver):
     tag = "registry"
+
+    @tx("1101")
+    def person_info(self, inp: PersonInfoIn | Fields | None = None, /, **kw: Any) -> PersonInfoOut:
+        """1101 人员信息获取 — person information in the national shape: `data={"mdtrt_cert_type": "02",
+        "mdtrt_cert_no": <ID number>, "psn_name": <name on the card>}`; an institution's read links
+        the person to it."""
+        return self._call(self.person_info, inp, kw)
+
+    @tx("1201")
+    def institution_info(self, inp: InstitutionInfoIn | Fields | None = None, /, **kw: Any) -> InstitutionInfoOut:
+        """1201 医药机构信息获取 — institution information in the national shape: `medinsinfo=
+        {"fixmedins_type": "1", "fixmedins_code" or "fixmedins_name": ...}`."""
+        return self._call(self.institution_info, inp, kw)
 
     @tx("8001")
     def person_add(self, inp: PersonIn | Fields | None = None, /, **kw: Any) -> PersonOut:

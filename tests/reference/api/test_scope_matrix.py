@@ -41,6 +41,13 @@ ITEMS = [{"item_code": "XA01", "item_name": "阿莫西林", "qty": 1, "amount": 
 #: does); "@new" a fresh unique id. A case without "@<kind>" targets checks leaks and coverage.
 CASES: dict[str, list[dict[str, Any]]] = {
     "8000": [{}],
+    # 1101 by ID number alone: bureaus within their scope; institutions and terminals must add the
+    # name on the card (1001 here, in and out of scope alike). A card read with number and name
+    # finds any person whose card the institution holds and links them (by design, like 8002 by
+    # certno): tests/reference/scenes/test_basic_info.py covers it.
+    "1101": [{"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": "@certno", "psn_cert_type": "01"}}],
+    "1201": [{"medinsinfo": {"fixmedins_type": "1", "fixmedins_code": "@institution"}},
+             {"medinsinfo": {"fixmedins_type": "1", "fixmedins_name": "医院"}}],
     "8001": [{"psn_no": "@new", "certno": "@new_certno", "psn_name": "新人", "insuplc_admdvs": "410102"}],
     "8002": [{"psn_no": "@person"}],
     "8003": [{"psn_no": "@person", "add": ["past_violator"]}],
