@@ -28,9 +28,9 @@ from typing import Any
 import yaml
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from reference import envelope, errors, signing
+from reference import errors, signing
 from reference.envelope import RequestEnvelope, ResponseEnvelope
-from reference.fields import ANY_TEXT_PATTERN, CONTROL, SINGLE_LINE_PATTERN
+from reference.fields import ANY_TEXT_PATTERN, SINGLE_LINE_PATTERN
 from reference.paths import INTERFACE_SPEC
 from reference.transactions import Transaction
 
@@ -151,19 +151,8 @@ def _input_models(schemas: dict[str, Any], roots: set[str]) -> set[str]:
     return seen
 
 
-# What str.strip() removes and the gateway lets through (whitespace that is not a control character).
-_BLANK_CHARS = "".join(
-    f"\\u{ord(c):04x}" for c in map(chr, range(0x3001)) if c.isspace() and (c in "\t\n\r" or not CONTROL.match(c)))
-BLANK = {"type": "string", "pattern": f"^[{_BLANK_CHARS}]*$", "description": "blank: read as absent"}
-
-
 def _per_operation_request(generic: dict[str, Any], infno: str) -> dict[str, Any]:
     schema = copy.deepcopy(generic)
-    # Optional envelope fields that deployed national clients send as "" (read as absent).
-    for name in getattr(envelope, "BLANK_IS_ABSENT", ()):
-        alts = schema["properties"].get(name, {}).get("anyOf")
-        if alts is not None and BLANK not in alts:
-            alts.append(BLANK)
     schema["title"] = f"RequestEnvelope {infno}"
     schema["properties"]["infno"] = {
         "type": "string", "const": infno, "enum": [infno],
