@@ -29,6 +29,12 @@ def national_catalogue() -> dict[str, Any]:
 # Extensions whose subject a national transaction also touches, and why they are not that
 # transaction (so they keep an 8xxx number instead of taking the national one).
 NEAR_NATIONAL: dict[str, tuple[str, str]] = {
+    "8002": ("1101", "1101 (registered, national shape) reads a person by credential; 8002 also reads by psn_no and "
+                     "answers the person's key-population flags, which 1101 has no field for. Both share one service "
+                     "(scope, card-read link, access log)"),
+    "8013": ("1201", "1201 (registered, national shape) answers code, name, credit code, national type and grade; "
+                     "8013 answers our type, level and speciality (RULE-2) and the monitored scenes (8014). Both "
+                     "share one service"),
     "8201": ("2401", "2401 opens the visit on the settlement platform and returns mdtrt_id; 8201 reports "
                      "an opened visit (mdtrt_id given) to monitoring with the patient's consent and whether the "
                      "department has monitoring equipment"),
