@@ -38,7 +38,12 @@ API_VERSION = "0.1.0"
 GLOSSARY_FILE = INTERFACE_SPEC / "field_glossary.yaml"
 DEFAULT_SERVER = "http://127.0.0.1:8700"
 SECURITY = [{"sender": [], "timestamp": [], "nonce": [], "signature": []}]
-REQUEST_PREFIX = "RequestEnvelope_"
+# Per transaction: Tx{infno}Request; per output model: SuccessEnvelope_{Output}. The generic
+# envelopes (RequestEnvelope_Generic, ResponseEnvelope_Generic) describe the fields every
+# transaction shares (the spec site's envelope page is built from them).
+REQUEST_NAME = "Tx{infno}Request"
+GENERIC_REQUEST = "RequestEnvelope_Generic"
+GENERIC_RESPONSE = "ResponseEnvelope_Generic"
 ERROR_PREFIX = "ErrorEnvelope_"
 SIGNING_ALGORITHM = (
     "Every request is signed with the sender's secret (issued once, when its account is created): "
@@ -161,6 +166,18 @@ def _per_operation_request(generic: dict[str, Any], infno: str) -> dict[str, Any
     return schema
 
 
+def _generic(schema: dict[str, Any], part: str, side: str) -> dict[str, Any]:
+    """The envelope with its `input` or `output` as any object: the fields every transaction shares."""
+    schema = copy.deepcopy(schema)
+    schema["title"] = f"The {side} envelope of every transaction"
+    nullable = part == "output"
+    obj = {"type": "object", "description": f"Transaction {part}; its shape is defined per transaction"
+           + ("; null on error" if nullable else "")}
+    schema["properties"][part] = {"anyOf": [obj, {"type": "null"}], "description": obj["description"]} \
+        if nullable else obj
+    return schema
+
+
 def _success(schema: dict[str, Any]) -> dict[str, Any]:
     """A success envelope: infcode 0 and an output; err_msg and err_field null."""
     schema = copy.deepcopy(schema)
@@ -236,14 +253,19 @@ def build_openapi(transactions: dict[str, Transaction]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     mapping: dict[str, str] = {}
     success_refs: list[dict[str, Any]] = []
+    generic_response: dict[str, Any] | None = None
     for tx in transactions.values():
         generic = keymap[(RequestEnvelope[tx.input_model], "validation")]["$ref"].rsplit("/", 1)[1]  # type: ignore[name-defined]
-        req_name = f"{REQUEST_PREFIX}{tx.infno}"
+        req_name = REQUEST_NAME.format(infno=tx.infno)
         schemas[req_name] = _per_operation_request(schemas[generic], tx.infno)
+        schemas.setdefault(GENERIC_REQUEST, _generic(schemas[generic], "input", "request"))
         mapping[tx.infno] = f"#/components/schemas/{req_name}"
-        resp_ref = keymap[(ResponseEnvelope[tx.output_model], "serialization")]  # type: ignore[name-defined]
-        resp_name = resp_ref["$ref"].rsplit("/", 1)[1]
-        schemas[resp_name] = _success(schemas[resp_name])
+        resp_name = keymap[(ResponseEnvelope[tx.output_model], "serialization")]["$ref"].rsplit("/", 1)[1]  # type: ignore[name-defined]
+        success_name = "SuccessEnvelope_" + resp_name.removeprefix("ResponseEnvelope_").rstrip("_")
+        if resp_name in schemas:
+            generic_response = generic_response or _generic(schemas[resp_name], "output", "response")
+            schemas[success_name] = _success(schemas.pop(resp_name))
+        resp_ref = {"$ref": f"#/components/schemas/{success_name}"}
         if resp_ref not in success_refs:
             success_refs.append(resp_ref)
         roles = ", ".join(sorted(tx.roles))
@@ -265,6 +287,8 @@ def build_openapi(transactions: dict[str, Transaction]) -> dict[str, Any]:
         }
     for name in generic_requests:  # replaced by the per-transaction envelopes
         schemas.pop(name, None)
+    if generic_response is not None:
+        schemas[GENERIC_RESPONSE] = generic_response
     paths = {"/tx": {"post": {
         "operationId": "tx-single-endpoint",
         "tags": ["envelope"],

@@ -56,14 +56,14 @@ def test_servers_and_the_signing_algorithm_are_given(doc):
 
 
 def test_a_person_query_names_exactly_one_of_psn_no_and_certno(doc):
-    check = _validator(doc, "RequestEnvelope_8002")
+    check = _validator(doc, "Tx8002Request")
     assert check.is_valid(_envelope("8002", {"psn_no": "P1"}))
     assert not check.is_valid(_envelope("8002", {"psn_no": "P1", "certno": "110101199003070011"}))
     assert not check.is_valid(_envelope("8002", {"psn_no": None, "certno": None}))
 
 
 def test_a_face_capture_names_one_source_and_an_embedding_its_model(doc):
-    check = _validator(doc, "RequestEnvelope_8122")
+    check = _validator(doc, "Tx8122Request")
     base = {"psn_no": "P1", "scene": "inpatient"}
     emb = [0.1] * 64
     assert check.is_valid(_envelope("8122", {**base, "capture": {"embedding": emb, "embedding_model": "m"}}))
@@ -73,7 +73,7 @@ def test_a_face_capture_names_one_source_and_an_embedding_its_model(doc):
 
 
 def test_an_envelope_time_is_the_national_format(doc):
-    check = _validator(doc, "RequestEnvelope_8000")
+    check = _validator(doc, "Tx8000Request")
     assert check.is_valid(_envelope("8000", {}))
     for bad in ("2026-03-02T08:00:00", "2026-13-02 08:00:00", "2026-00-02 08:00:00", "2026-03-02 24:00:00"):
         assert not check.is_valid(_envelope("8000", {}, inf_time=bad)), bad
@@ -95,7 +95,7 @@ def test_every_request_string_states_the_gateways_character_rule(doc):
                 walk(v, f"{where}.{i}")
 
     for name, schema in doc["components"]["schemas"].items():
-        if name.startswith("RequestEnvelope_"):
+        if name.startswith("Tx") or name == "RequestEnvelope_Generic":
             walk(schema, name)
     assert missing == []
     assert not re.search(SINGLE_LINE_PATTERN, "a\nb")
