@@ -288,6 +288,7 @@ __all__ = [
     "Amount", "BizDate", "BizDateTime", "CertNo", "Coded", "Count", "Cursor", "DistrictCode",
     "InstitutionCode", "LongText", "ModelId", "Month", "PsnNo", "Qty", "Reference", "ReleaseVersion", "RowId",
     "RuleId", "Scalar", "ScalarKey", "SenderId", "SettlementId", "TerminalId", "Text", "VisitId",
-    "ANY_TEXT_PATTERN", "NATIONAL_DATETIME_PATTERN", "NationalDateTime", "SINGLE_LINE_PATTERN", "SchemaAdds",
+    "ANY_TEXT_PATTERN", "NATIONAL_DATETIME_PATTERN", "NationalDateTime", "REAL_DATE_CHECK", "SINGLE_LINE_PATTERN",
+    "SchemaAdds",
     "exactly_one_of", "required_with",
 ]

@@ -51,7 +51,8 @@ class FaceCapture(Model):
     model_config = ConfigDict(json_schema_extra={
         "allOf": [exactly_one_of("image_b64", "embedding", "embedding_b64"),
                   required_with("embedding", "embedding_model"), required_with("embedding_b64", "embedding_model")],
-        "x-server-checks": ["embedding_b64 decodes to 64-4096 little-endian float32 values, all finite",
+        "x-server-checks": ["image_b64 only where the server runs a face engine (not face_engine embedding-only)",
+                            "embedding_b64 decodes to 64-4096 little-endian float32 values, all finite",
                             "embedding_model is a model with a calibrated operating point or the engine's own"]})
 
     image_b64: str | None = Field(

@@ -14,6 +14,7 @@ from reference.context import Ctx
 from reference.envelope import Model
 from reference.errors import InvalidField
 from reference.fields import (
+    REAL_DATE_CHECK,
     BizDate,
     BizDateTime,
     CertNo,
@@ -344,7 +345,10 @@ class TaskIn(Model):
     mdtrt_ids: list[VisitId] = Field(default_factory=list, max_length=500)
     ward: Text | None = Field(None, max_length=50)
     deadline: BizDateTime = Field(description="Verify before this time (CST if naive); limits in rule "
-                                           "INP-REMOTE-CHECK-EXPIRED")
+                                           "INP-REMOTE-CHECK-EXPIRED",
+                                  json_schema_extra={"x-server-checks": [
+                                      REAL_DATE_CHECK, "within the limits of rule INP-REMOTE-CHECK-EXPIRED from the "
+                                      "current business time (at least 30 minutes away by default)"]})
     note: LongText | None = Field(None, max_length=500)
 
 
