@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from device_mocks.drivers._base import Fields, SceneDriver, tx
+from reference.scenes.analysis import AnalysisIn, AnalysisOut, FeedbackIn, FeedbackOut
 from reference.scenes.periods import PeriodIn
 from reference.scenes.rules import (
     AppealDecisionIn,
@@ -38,6 +39,21 @@ from reference.scenes.rules import (
 
 class RulesDriver(SceneDriver):
     tag = "rules"
+
+    @tx("3101")
+    def analysis_pre_event(self, inp: AnalysisIn | Fields | None = None, /, **kw: Any) -> AnalysisOut:
+        """3101 明细审核事前分析服务 — national pre-event analysis of encounters and their orders."""
+        return self._call(self.analysis_pre_event, inp, kw)
+
+    @tx("3102")
+    def analysis_in_event(self, inp: AnalysisIn | Fields | None = None, /, **kw: Any) -> AnalysisOut:
+        """3102 明细审核事中分析服务 — national in-event analysis of encounters and their orders."""
+        return self._call(self.analysis_in_event, inp, kw)
+
+    @tx("3103")
+    def analysis_feedback(self, inp: FeedbackIn | Fields | None = None, /, **kw: Any) -> FeedbackOut:
+        """3103 事前事中服务反馈服务 — the institution's answer to each violation (jr_id)."""
+        return self._call(self.analysis_feedback, inp, kw)
 
     @tx("8701")
     def catalogue(self, inp: CatalogueIn | Fields | None = None, /, **kw: Any) -> CatalogueOut:

@@ -69,19 +69,21 @@ def _make_decision(rule: Rule, stage: str, subject: Subject, facts: dict, params
 
 
 def evaluate_settlement(db: Db, rs: RuleSet, stage: str, settlement: dict[str, Any], *, now: datetime,
-                        record: bool = True) -> list[Decision]:
+                        record: bool = True, subject: Subject | None = None,
+                        only: Collection[str] | None = None) -> list[Decision]:
     """Run every active rule of `stage` for the settlement's scene — the scene's own rules only
     while the scene is monitored at the institution on the settlement's day (8014), rules of scene
-    `any` always — and record the decisions."""
+    `any` always — and record the decisions. `subject` names what is judged when it is not a
+    settlement (a national-shape encounter, 3101/3102); `only` limits the rules to those ids."""
     evaluators = all_evaluators()
     view = FactView(db)
     inst = _institution(db, settlement["institution_code"])
     scene_on = monitored(db, settlement["institution_code"], settlement["scene"], settlement["setl_time"])
-    subject = Subject("settlement", f"{settlement['institution_code']}/{settlement['setl_id']}",
-                      settlement["institution_code"], settlement["psn_no"], settlement["setl_id"])
+    subject = subject or Subject("settlement", f"{settlement['institution_code']}/{settlement['setl_id']}",
+                                 settlement["institution_code"], settlement["psn_no"], settlement["setl_id"])
     out = []
     for rule in rs.active(stage, settlement["scene"]):
-        if rule.scene != ANY_SCENE and not scene_on:
+        if (rule.scene != ANY_SCENE and not scene_on) or (only is not None and rule.id not in only):
             continue
         ev = evaluators[rule.id]
         params = rule.resolve(inst)

@@ -5,6 +5,8 @@
 - leads created; of those audited: confirmed, cleared
 - precision = confirmed / (confirmed + cleared); false-positive rate = cleared / (confirmed + cleared)
 - refusals overturned on appeal
+- national warnings (3101/3102 violations) the institution answered (3103): continued despite
+  the warning, or changed the order after it (one answer per violation, the latest)
 A rule whose false-positive rate exceeds the library's bound with enough audited leads is marked
 for review (knowledge or thresholds to adjust, or retirement).
 """
@@ -30,6 +32,8 @@ class RuleStats:
     confirmed: int = 0
     cleared: int = 0
     refusals_overturned: int = 0
+    continued_despite_warning: int = 0
+    changed_after_warning: int = 0
     precision: float | None = None
     false_positive_rate: float | None = None
     needs_review: bool = False
@@ -45,6 +49,7 @@ def compute(db: Db, start: str, end: str, *, rule_ids: list[str], max_fp_rate: f
     stats = {r: RuleStats(r) for r in rule_ids}
     inst, inst_params = scope.where_institution("institution_code") if scope else ("", [])
     d_inst, _ = scope.where_institution("d.institution_code") if scope else ("", [])
+    w_inst, _ = scope.where_institution("w.institution_code") if scope else ("", [])
 
     def get(rid: str) -> RuleStats:
         return stats.setdefault(rid, RuleStats(rid))
@@ -75,6 +80,15 @@ def compute(db: Db, start: str, end: str, *, rule_ids: list[str], max_fp_rate: f
         f" WHERE a.status='overturned' AND d.at>=? AND d.at<?{d_inst} GROUP BY d.rule_id",
         (start, end, *inst_params)):
         get(r["rule_id"]).refusals_overturned += r["n"]
+    for r in db.all(
+        "SELECT w.rule_id, f.dspo_way, count(*) n FROM national_feedback f JOIN national_warnings w ON w.jr_id=f.jr_id"
+        f" WHERE w.created_at>=? AND w.created_at<?{w_inst} GROUP BY w.rule_id, f.dspo_way",
+        (start, end, *inst_params)):
+        s = get(r["rule_id"])
+        if r["dspo_way"] == "1":
+            s.continued_despite_warning += r["n"]
+        elif r["dspo_way"] == "2":
+            s.changed_after_warning += r["n"]
     for s in stats.values():
         audited = s.confirmed + s.cleared
         if audited:

@@ -8,12 +8,15 @@ its in-event decisions raised; an upheld one refuses it.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
 from reference.errors import Conflict, InvalidField, InvalidState, NotFound
 from reference.rules import engine, leads, releases
+from reference.rules.evaluators import Subject
 from reference.rules.knowledge import load_knowledge
+from reference.rules.library import RuleSet
 from reference.scope import Scope
 from reference.services.registry import person_view
 from reference.store import Db
@@ -37,10 +40,24 @@ def normalise(payload: dict[str, Any], institution_code: str, now: datetime) -> 
             "items": items, "categories": sorted(cats)}
 
 
-def precheck(db: Db, s: dict[str, Any], now: datetime) -> list[engine.Decision]:
+def judge(db: Db, s: dict[str, Any], now: datetime, stage: str, *, subject: Subject | None = None,
+          only: Collection[str] | None = None) -> tuple[RuleSet, list[engine.Decision]]:
+    """The rules of `stage` in the release in force, judged on a normalised settlement and
+    recorded as decisions: the one path of the pre-event check (8711, 3101) and the in-event
+    review (8712, 3102). `subject` and `only` as in `engine.evaluate_settlement`."""
     person_view(db, s["psn_no"])
     rs = releases.in_force(db, now.date())
-    return engine.evaluate_settlement(db, rs, "pre_event", s, now=now)
+    return rs, engine.evaluate_settlement(db, rs, stage, s, now=now, subject=subject, only=only)
+
+
+def in_event_status(decisions: list[engine.Decision]) -> str:
+    """RULE-8: refused on a clear violation, suspended on a suspicion, accepted otherwise."""
+    outcomes = {d.outcome for d in decisions}
+    return "refused" if "refuse" in outcomes else "suspended" if "suspicion" in outcomes else "accepted"
+
+
+def precheck(db: Db, s: dict[str, Any], now: datetime) -> list[engine.Decision]:
+    return judge(db, s, now, "pre_event")[1]
 
 
 def review(db: Db, s: dict[str, Any], now: datetime) -> tuple[str, str, list[engine.Decision]]:
@@ -48,10 +65,8 @@ def review(db: Db, s: dict[str, Any], now: datetime) -> tuple[str, str, list[eng
     if db.one("SELECT 1 FROM settlements WHERE institution_code=? AND setl_id=?",
               (s["institution_code"], s["setl_id"])):
         raise Conflict(f"settlement {s['setl_id']} was already submitted", field="input.setl_id")
-    rs = releases.in_force(db, now.date())
-    decisions = engine.evaluate_settlement(db, rs, "in_event", s, now=now)
-    outcomes = {d.outcome for d in decisions}
-    status = "refused" if "refuse" in outcomes else "suspended" if "suspicion" in outcomes else "accepted"
+    rs, decisions = judge(db, s, now, "in_event")
+    status = in_event_status(decisions)
     db.execute(
         "INSERT INTO settlements(institution_code, setl_id, psn_no, mdtrt_id, scene, setl_time, method, total_amount,"
         " items, categories, status, release_version, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",

@@ -162,6 +162,12 @@ def build(http, admin: Client, base: str) -> ScopeWorld:
             tg[skey] = setl_id
             tg["decision"] = out["decisions"][0]["decision_id"]
         tg["appeal"] = inst.call("8713", {"setl_id": tg["setl"], "reason": "buyer was checked"})["appeal_id"]
+        # A national pre-event violation (3101) to answer with 3103: a purchase over 1,000 yuan
+        # by a person with no face check at the institution.
+        analysis = inst.call("3101", {"data": {"patient_dtos": [{"patn_id": tg["person2"], "fsi_encounter_dtos": [
+            {"mdtrt_id": f"MZ{key}", "med_mdtrt_type": "3", "fsi_order_dtos": [
+                {"rx_id": "R1", "hilist_code": "XA01", "hilist_name": "阿莫西林", "cnt": 1, "sumamt": 1500.0}]}]}]}})
+        tg["jr"] = analysis["result"][0]["jr_id"]
         tg["ticket"] = inst.call("8104", {"terminal_id": tg["terminal"], "device_kind": "camera",
                                           "description": "镜头模糊", "occurred_at": "2026-03-04T07:00:00"})["ticket_id"]
         leads = admin.call("8811", {"fixmedins_code": code})["leads"]
@@ -170,6 +176,9 @@ def build(http, admin: Client, base: str) -> ScopeWorld:
         tg["capture"] = capture(tg["person"], rng)
         tg["capture_d"] = capture(tg["person_d"], rng)
         tg["capture_e"] = capture(tg["person_e"], rng)
+        # A live sign-in (9001) of the institution's own account, for 9002.
+        tg["sign_no"] = inst.call("9001", {"signIn": {"opter_no": "0001", "mac": "00-1A-2B-3C-4D-5E",
+                                                      "ip": "10.0.0.1"}})["signinoutb"]["sign_no"]
     admin.call("8703", {"base_version": "2026.1", "version": "2026.9-scope", "effective_from": "2026-06-01",
                         "changes": [{"rule_id": "PH-FACE-OVER-AMOUNT", "params": {"amount_threshold_yuan": 900}}]})
     targets[ABSENT] = {
@@ -180,9 +189,9 @@ def build(http, admin: Client, base: str) -> ScopeWorld:
         "name": "无此人", "visit": "MABSENT01", "visit2": "MABSENT02", "visit_d": "MABSENT03", "att": 987654301,
         "att2": 987654302, "att3": 987654303, "reg": 987654304, "reg_r": 987654305, "task": 987654306,
         "verification": 987654307, "setl": "SABSENT01", "setl2": "SABSENT02", "decision": 987654308,
-        "appeal": 987654309, "ticket": 987654310, "lead": 987654311,
+        "appeal": 987654309, "ticket": 987654310, "lead": 987654311, "jr": "JR0987654312",
         "visit_e": "MABSENT04", "capture": capture("nobody", rng), "capture_d": capture("nobody-d", rng),
-        "capture_e": capture("nobody-e", rng)}
+        "capture_e": capture("nobody-e", rng), "sign_no": "410100202603040900009999999999"}
     # Accounts of every kind.
     actors: dict[str, Actor] = {"city": Actor("city", "city_bureau", admin, frozenset(INSTITUTIONS))}
     for name, role, district in (("district1", "district_bureau", "D1"), ("agency_city", "agency", None),

@@ -41,6 +41,14 @@ ITEMS = [{"item_code": "XA01", "item_name": "阿莫西林", "qty": 1, "amount": 
 #: does); "@new" a fresh unique id. A case without "@<kind>" targets checks leaks and coverage.
 CASES: dict[str, list[dict[str, Any]]] = {
     "8000": [{}],
+    # National analysis: the person must be visible to the sender; the encounter is its own.
+    "3101": [{"data": {"trig_scen": "7", "patient_dtos": [{"patn_id": "@person", "fsi_encounter_dtos": [
+        {"mdtrt_id": "@new", "med_mdtrt_type": "3", "fsi_order_dtos": [
+            {"rx_id": "R1", "hilist_code": "XA01", "hilist_name": "阿莫西林", "cnt": 1, "sumamt": 20.0}]}]}]}}],
+    "3102": [{"data": {"patient_dtos": [{"patn_id": "@person", "fsi_encounter_dtos": [
+        {"mdtrt_id": "@new", "fsi_order_dtos": [
+            {"rx_id": "R1", "hilist_code": "XA01", "hilist_name": "阿莫西林", "cnt": 1, "sumamt": 20.0}]}]}]}}],
+    "3103": [{"data": {"warn_type": "1", "warns": [{"warn_rslt_id": "@jr", "dspo_way": "2"}]}}],
     # 1101 by ID number alone: bureaus within their scope; institutions and terminals must add the
     # name on the card (1001 here, in and out of scope alike). A card read with number and name
     # finds any person whose card the institution holds and links them (by design, like 8002 by
@@ -117,6 +125,8 @@ CASES: dict[str, list[dict[str, Any]]] = {
     "8722": [{"decision_id": "@decision"}],
     "8901": [{"advance_seconds": 0}],
     "8902": [{"psn_no": "@person"}, {}],
+    "9001": [{"signIn": {"opter_no": "0001", "mac": "00-1A-2B-3C-4D-5E", "ip": "10.0.0.1"}}],
+    "9002": [{"signOut": {"sign_no": "@sign_no", "opter_no": "0001"}}],
 }
 
 #: Cases that change what later cases find (discharge, erasure, publishing): sent last.
@@ -196,7 +206,7 @@ def _identifiers(targets: dict[str, Any], codes: dict[str, str], key: str) -> se
     """The string identifiers that belong to institution `key` (leak markers)."""
     out = {codes[key], f"T{codes[key]}1", f"T{codes[key]}2"}
     for kind in ("person", "person2", "person_d", "person_e", "certno", "certno_e", "visit", "visit2", "visit_d",
-                 "visit_e", "setl", "setl2"):
+                 "visit_e", "setl", "setl2", "jr"):
         out.add(str(targets[kind]))
     return out
 
