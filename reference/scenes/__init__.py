@@ -7,4 +7,4 @@ rehabilitation, 85xx pharmacy, 86xx special registration, 87xx rules, 88xx big d
 89xx operations and audit (see the numbering page).
 """
 
-from reference.scenes import admin, analysis, basic_info, devices, face, inpatient, registry, rules, sign_in, special_registration  # noqa: F401
+from reference.scenes import admin, analysis, basic_info, devices, face, inpatient, registry, rules, special_registration  # noqa: F401
