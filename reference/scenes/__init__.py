@@ -7,4 +7,14 @@ rehabilitation, 85xx pharmacy, 86xx special registration, 87xx rules, 88xx big d
 89xx operations and audit (see the numbering page).
 """
 
-from reference.scenes import admin, analysis, basic_info, devices, face, inpatient, registry, rules, special_registration  # noqa: F401
+from reference.scenes import (  # noqa: F401
+    admin,
+    analysis,
+    basic_info,
+    devices,
+    face,
+    inpatient,
+    registry,
+    rules,
+    special_registration,
+)
