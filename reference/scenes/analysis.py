@@ -23,7 +23,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from reference.codes import code_enum
 from reference.context import Ctx
@@ -145,6 +153,9 @@ class OperationIn(NationalModel):
 class EncounterIn(NationalModel):
     """就诊信息 (fsi_encounter_dtos[]): the current encounter and, as history, earlier ones."""
 
+    model_config = ConfigDict(json_schema_extra={"x-server-checks": [
+        "an analysed encounter's medins_id, when given, is the sender's own institution code"]})
+
     mdtrt_id: VisitId = Field(description="Visit id (就诊标识)")
     medins_id: Annotated[Text, StringConstraints(max_length=50)] | None = Field(
         None, description="Institution (医疗服务机构标识): an analysed encounter is the sender's own")
@@ -190,6 +201,9 @@ class EncounterIn(NationalModel):
 class PatientIn(NationalModel):
     """参保人信息 (patient_dtos[])."""
 
+    model_config = ConfigDict(json_schema_extra={"x-server-checks": [
+        "curr_mdtrt_id, when given, is the mdtrt_id of one of fsi_encounter_dtos"]})
+
     patn_id: PsnNo = Field(description="The insured person (参保人标识): scenemon's person number (psn_no)")
     patn_name: Code50 | None = Field(None, description="Name (姓名)")
     gend: Code3 | None = Field(None, description="Gender (性别)")
@@ -204,6 +218,10 @@ class PatientIn(NationalModel):
 
 
 class AnalysisData(NationalModel):
+    model_config = ConfigDict(json_schema_extra={"x-server-checks": [
+        f"at most {MAX_ORDERS_PER_MESSAGE} orders in all encounters of the message",
+        "each of rule_ids is a rule of the release in force that judges this stage (3101 pre-event, 3102 in-event)"]})
+
     syscode: Code10 | None = Field(None, description="Caller's system code (系统编码)")
     rule_ids: list[RuleId] = Field(default_factory=list, max_length=100,
                                    description="Only these rules (规则标识集合; all of the stage when empty)")
@@ -291,6 +309,11 @@ def in_event_analysis(ctx: Ctx, inp: AnalysisIn) -> AnalysisOut:
 
 
 class WarnIn(NationalModel):
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"required": ["dspo_way"], "properties": {"dspo_way": {"const": "1"}}},
+        "then": {"required": ["dspo_way_rea"],
+                 "properties": {"dspo_way_rea": {"type": "string", "minLength": 1, "pattern": r"\S"}}}})
+
     warn_rslt_id: Id50 = Field(description="The jr_id answered (违规标识)")
     dspo_way: Literal["1", "2"] = Field(description="1 continue despite the warning, 2 go back and change the order "
                                                     "(处理方式)")
@@ -306,6 +329,10 @@ class WarnIn(NationalModel):
 
 
 class FeedbackData(NationalModel):
+    model_config = ConfigDict(json_schema_extra={"x-server-checks": [
+        "each warn_rslt_id is answered once in a message",
+        "warn_type is the stage of the answered violation (1 for a 3101 jr_id, 2 for a 3102 one)"]})
+
     warn_type: Literal["1", "2"] = Field(description="1 pre-event (3101) or 2 in-event (3102) violations (反馈类型)")
     warns: list[WarnIn] = Field(min_length=1, max_length=MAX_WARNS, description="The answers (处理数据集合)")
 
