@@ -31,6 +31,7 @@ from device_mocks.drivers import (
     InpatientDriver,
     RegistryDriver,
     RulesDriver,
+    SessionDriver,
     SpecialRegistrationDriver,
 )
 from device_mocks.results import TxError, TxResult
@@ -76,6 +77,8 @@ class Transport:
         self.retries = retries
         self.backoff_s = backoff_s
         self.clock_skew_s = clock_skew_s
+        #: The sign-in number (9001) sent in every envelope while set: `session.sign_in` sets it.
+        self.sign_no: str | None = None
 
     # -- the carrier (what subclasses provide) ----------------------------------------------
     def deliver(self, infno: str | None, body: bytes, headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
@@ -102,6 +105,8 @@ class Transport:
         }
         if self.fixmedins_code:
             env["fixmedins_code"] = self.fixmedins_code
+        if self.sign_no:
+            env["sign_no"] = self.sign_no
         return env
 
     def sign(self, body: bytes) -> dict[str, str]:
@@ -176,6 +181,10 @@ class Transport:
     @cached_property
     def rules(self) -> RulesDriver:
         return RulesDriver(self)
+
+    @cached_property
+    def session(self) -> SessionDriver:
+        return SessionDriver(self)
 
 
 class Handles(Protocol):

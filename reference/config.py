@@ -89,6 +89,16 @@ class Settings(BaseSettings):
             f"{LATEST:%Y-%m-%d}."
         ),
     )
+    sign_in_policy: Literal["off", "required"] = Field(
+        "off",
+        description=(
+            "Whether institutions and terminals must sign in (9001 签到) and carry the live `sign_no` in every "
+            "envelope. 'off' (the default): 9001/9002 work and `sign_no` is not read. 'required': a transaction "
+            "without a live sign_no of the sender is refused with 2008, except ping (8000), 9001 and 9002. Bureau "
+            "users never sign in. A sign_no is a session number, not a credential: the request signature "
+            "authenticates the sender either way."
+        ),
+    )
     max_body_bytes: int = Field(
         8 * 1024 * 1024, description="Requests larger than this are refused (error 1004)"
     )

@@ -17,7 +17,8 @@ table is exported to `interface_spec/error_codes.yaml` and shown on the spec sit
     │   ├── ReplayedNonce                 2004    401   the nonce was already used by this sender
     │   ├── Forbidden                     2005    403   the sender's role may not run this transaction
     │   ├── OutOfScope                    2006    403   the envelope's fixmedins_code is not the sender's own
-    │   └── DeviceNotCertified            2007    403   terminal unregistered, uncertified or disabled
+    │   ├── DeviceNotCertified            2007    403   terminal unregistered, uncertified or disabled
+    │   └── NotSignedIn                   2008    403   sign-in required: sign_no missing, unknown or signed out
     ├── StateError                        (the request is well formed but clashes with stored data)
     │   ├── DuplicateMessage              3001    409   msgid reused with a different body
     │   ├── Conflict                      3002    409   the object already exists / clashes
@@ -131,6 +132,13 @@ class OutOfScope(AuthError):
 @_coded(2007, 403, "device_not_certified", "终端未注册或未认证",
         "The terminal is unregistered, uncertified or disabled.")
 class DeviceNotCertified(AuthError):
+    pass
+
+
+@_coded(2008, 403, "not_signed_in", "未签到或签到已失效",
+        "The server requires sign-in (sign_in_policy required) and the envelope's sign_no is missing, unknown "
+        "(another sender's counts as unknown) or signed out; sign in with 9001.")
+class NotSignedIn(AuthError):
     pass
 
 

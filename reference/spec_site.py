@@ -69,6 +69,7 @@ TAG_TITLES: dict[str, tuple[str, str]] = {
     "settlement": ("Settlement", "结算"),
     "rules": ("Rules", "规则库"),
     "leads": ("Leads and audits", "疑点线索与稽核"),
+    "session": ("Sign-in", "签到签退"),
 }
 
 # Hand-written pages in the order they appear, (title, path under docs/). Only existing files
@@ -378,8 +379,14 @@ def page_envelope(spec: Spec) -> str:
         "the transaction's fields and `output` its result.\n\n"
         "- `POST /tx/{infno}` — one URL per transaction (the OpenAPI document lists each), or\n"
         "- `POST /tx` — the platform's single endpoint; the body's `infno` decides.\n\n"
-        "The body is UTF-8 JSON (`Content-Type: application/json`). Unknown fields are refused "
-        "(error 1001), never silently dropped. The request is signed: see "
+        "The body is UTF-8 JSON (`Content-Type: application/json`). The envelope takes every field "
+        "of the national platform's envelope; an empty optional field (`\"\"`, as deployed clients "
+        "send) is read as absent. Deployed clients add local fields, so an unknown top-level field, "
+        "and an unknown field inside a national-shape input (9001, 9002, 3101 …), is accepted and "
+        "named in `warn_msg` — its value is never read, stored or echoed. Unknown fields in the input "
+        "of a scenemon extension (8xxx) are refused (error 1001), never silently dropped. Lengths, "
+        "sources and what stays unconfirmed: [National envelope](../interface/national-envelope.md); "
+        "the `sign_no`: [Sign-in](../interface/sign-in.md). The request is signed: see "
         "[Signing](../interface/signing.md). A retry reuses the `msgid`: see "
         "[Idempotency](../interface/idempotency.md).\n"
     )

@@ -34,6 +34,7 @@ ERROR_HTTP: dict[int, int] = {
     2005: 403,  # forbidden
     2006: 403,  # out_of_scope
     2007: 403,  # device_not_certified
+    2008: 403,  # not_signed_in
     3001: 409,  # duplicate_message
     3002: 409,  # conflict
     3003: 404,  # not_found

@@ -15,6 +15,7 @@ Every transport has them as attributes, named by tag:
     inpatient             InpatientDriver             8201–8212, 8231
     special_registration  SpecialRegistrationDriver   8601–8605
     rules                 RulesDriver                 8701–8722, 8801, 8811–8813
+    session               SessionDriver               9001 sign-in, 9002 sign-out (national)
 
 A method's name is its operation id without the tag (``inpatient-face-check`` → `face_check`,
 ``device-terminal-register`` → `terminal_register`, ``leads-list`` → `leads_list`); the
@@ -32,15 +33,16 @@ from device_mocks.drivers.face import FaceDriver
 from device_mocks.drivers.inpatient import InpatientDriver
 from device_mocks.drivers.registry import RegistryDriver
 from device_mocks.drivers.rules import RulesDriver
+from device_mocks.drivers.session import SessionDriver
 from device_mocks.drivers.special_registration import SpecialRegistrationDriver
 
 #: registry tag → its driver class
 DRIVERS: dict[str, type[SceneDriver]] = {
     d.tag: d for d in (AdminDriver, RegistryDriver, DevicesDriver, FaceDriver, InpatientDriver,
-                       SpecialRegistrationDriver, RulesDriver)
+                       SpecialRegistrationDriver, RulesDriver, SessionDriver)
 }
 
 __all__ = [
     "DRIVERS", "AdminDriver", "Binding", "DevicesDriver", "FaceDriver", "Fields", "InpatientDriver",
-    "RegistryDriver", "RulesDriver", "SceneDriver", "Sends", "SpecialRegistrationDriver", "tx",
+    "RegistryDriver", "RulesDriver", "SceneDriver", "Sends", "SessionDriver", "SpecialRegistrationDriver", "tx",
 ]

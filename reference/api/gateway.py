@@ -16,6 +16,7 @@ For each request, in this order:
    e.g. the day end's) on a read snapshot, query-only, unless the msgid was answered already
 7. one write transaction: nonce       → 2004 replayed_nonce
    (sender, msgid) seen before?       → the stored response again, or 3001 duplicate_message
+   a live sign_no, if the policy says → 2008 not_signed_in (institutions and terminals, 9001)
    the transaction's scene monitored  → 3004 invalid_state (institutions and terminals, 8014)
    the handler (scope rendered into its reads and writes: reference/scope.py; out of scope is
    3003 like an absent object), an access-log read for every person the answer names, then the
@@ -45,7 +46,7 @@ from reference.context import Ctx, Principal
 from reference.envelope import INF_TIME_FORMAT, Model, RequestEnvelope, envelope_dict
 from reference.fields import CONTROL, CONTROL_BUT_LINES
 from reference.national import forget_unknown, has_national_part, unknown_fields, unknown_fields_warning
-from reference.services import access_log, monitoring
+from reference.services import access_log, monitoring, sign_in
 from reference.state import AppState
 from reference.transactions import DEPRECATED_NUMBERS, Transaction, deprecation_warning, load_all
 
@@ -322,6 +323,7 @@ class Gateway:
                       prepared=prepared, snapshot=snapshot, warnings=list(warnings or ()))
             db.execute("SAVEPOINT handler")
             try:
+                sign_in.require_live(db, p, tx.infno, env.sign_no, self.state.settings.sign_in_policy)
                 if tx.scene is not None and p.kind in {"institution", "terminal"}:
                     monitoring.require_monitored(db, p.institution_code or "", tx.scene, ctx.now().date())
                 out = tx.handler(ctx, inp)

@@ -16,5 +16,6 @@ from reference.scenes import (  # noqa: F401
     inpatient,
     registry,
     rules,
+    sign_in,
     special_registration,
 )

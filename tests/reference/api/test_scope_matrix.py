@@ -125,6 +125,8 @@ CASES: dict[str, list[dict[str, Any]]] = {
     "8722": [{"decision_id": "@decision"}],
     "8901": [{"advance_seconds": 0}],
     "8902": [{"psn_no": "@person"}, {}],
+    "9001": [{"signIn": {"opter_no": "0001", "mac": "00-1A-2B-3C-4D-5E", "ip": "10.0.0.1"}}],
+    "9002": [{"signOut": {"sign_no": "@sign_no", "opter_no": "0001"}}],
 }
 
 #: Cases that change what later cases find (discharge, erasure, publishing): sent last.
