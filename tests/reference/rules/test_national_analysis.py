@@ -4,6 +4,10 @@ and 3103 records the institution's answer to each violation, counted per rule by
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 from rule_support import RuleEnv, Site
 
@@ -207,3 +211,26 @@ def test_every_settlement_stage_rule_has_a_behaviour_class(env: RuleEnv):
     rules = env.bureau.call("8701", {})["rules"]
     judged = {r["id"] for r in rules if {"pre_event", "in_event"} & set(r["stages"])}
     assert judged == set(BEHAVIOUR_CLASS)
+
+
+PAGE = Path(__file__).resolve().parents[3] / "docs" / "interface" / "national-analysis.md"
+
+
+@pytest.mark.req("RULE-3", "RULE-4")
+def test_the_pages_examples_are_what_the_server_answers(env: RuleEnv):
+    """docs/interface/national-analysis.md: its 3101 input, sent for one of the test's persons at
+    a pharmacy, answers its output (ids aside), and its 3103 answer to that violation is accepted."""
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", PAGE.read_text(encoding="utf-8"), re.S)]
+    inp, expected, answer = blocks[:3]
+    site = env.pharmacy
+    psn = env.person(site)
+    page_psn = inp["data"]["patient_dtos"][0]["patn_id"]
+    inp["data"]["patient_dtos"][0]["patn_id"] = psn
+    inp["data"]["patient_dtos"][0]["fsi_encounter_dtos"][0]["medins_id"] = site.code
+    out = site.inst.call("3101", inp)
+    [r] = out["result"]
+    page_jr = expected["result"][0]["jr_id"]
+    shown = json.loads(json.dumps(out, ensure_ascii=False).replace(r["jr_id"], page_jr).replace(psn, page_psn))
+    assert shown == expected
+    answer["data"]["warns"][0]["warn_rslt_id"] = r["jr_id"]
+    assert site.inst.call("3103", answer)["warns"][0]["dspo_way"] == "1"
