@@ -234,3 +234,37 @@ def test_the_pages_examples_are_what_the_server_answers(env: RuleEnv):
     assert shown == expected
     answer["data"]["warns"][0]["warn_rslt_id"] = r["jr_id"]
     assert site.inst.call("3103", answer)["warns"][0]["dspo_way"] == "1"
+
+
+@pytest.mark.req("RULE-3", "HD-11")
+def test_a_dialysis_order_is_judged_by_the_dialysis_rules_with_the_months_stored_settlements(env: RuleEnv):
+    """An encounter whose order is a dialysis treatment (knowledge base) is judged by the
+    hemodialysis rules: the month's accepted settlements (8712) plus this one over the 7,000-yuan
+    cap is HD-MONTHLY-CAP (sev_deg 1: it refuses in-event, vola_bhvr_type 2 over a cap); the
+    same analysis with the month below the cap is empty."""
+    site = env.dialysis
+    psn = env.person(site)
+    env.verify(site, psn, "hemodialysis")
+    assert env.settle(site, psn, 6000.0, scene="hemodialysis", stages=("in_event",)).result == "accepted"
+    inp = message(psn, 500.0, med_mdtrt_type="1")
+    order = inp["data"]["patient_dtos"][0]["fsi_encounter_dtos"][0]["fsi_order_dtos"][0]
+    order.update(hilist_code="311000010", hilist_name="血液透析")
+    assert site.inst.call("3101", inp)["result"] == []
+    inp["data"]["patient_dtos"][0]["fsi_encounter_dtos"][0]["medfee_sumamt"] = 1500.0
+    [r] = site.inst.call("3101", inp)["result"]
+    assert (r["rule_id"], r["sev_deg"], r["vola_bhvr_type"], r["vola_amt"]) == ("HD-MONTHLY-CAP", "1", "2", 500.0)
+
+
+@pytest.mark.parametrize(("encounter", "trig_scen", "inst_type", "categories", "scene"), [
+    ({"med_mdtrt_type": "2"}, None, "tertiary_hospital", [], "inpatient"),
+    ({"med_mdtrt_type": "1"}, "5", "tertiary_hospital", [], "inpatient"),
+    ({"med_mdtrt_type": "3"}, "7", "tertiary_hospital", [], "pharmacy"),
+    ({}, None, "retail_pharmacy", [], "pharmacy"),
+    ({"med_mdtrt_type": "1"}, "6", "secondary_hospital", ["dialysis"], "hemodialysis"),
+    ({"med_mdtrt_type": "1"}, "6", "secondary_hospital", ["western_drug"], "any"),
+])
+@pytest.mark.req("RULE-3")
+def test_the_scene_of_an_encounter(encounter, trig_scen, inst_type, categories, scene):
+    from reference.services.analysis import scene_of
+
+    assert scene_of(encounter, trig_scen, inst_type, categories) == scene
