@@ -62,12 +62,6 @@ def jr_id(decision_id: int) -> str:
     return f"{JR_PREFIX}{decision_id:010d}"
 
 
-def decision_of(jr: str) -> int | None:
-    """The decision id a jr_id names (None when it is not one of ours)."""
-    digits = jr[len(JR_PREFIX):]
-    return int(digits) if jr.startswith(JR_PREFIX) and digits.isdigit() else None
-
-
 def scene_of(encounter: dict[str, Any], trig_scen: str | None, inst_type: str | None,
              categories: Collection[str]) -> str:
     """The monitored scene whose rules judge an encounter: inpatient when the encounter or its

@@ -205,6 +205,7 @@ def test_rule_statistics_count_continued_and_changed_answers_once_each(env: Rule
     assert next(r for r in stats["rules"] if r["rule_id"] == "HD-MONTHLY-CAP")["continued_despite_warning"] == 0
 
 
+@pytest.mark.req("RULE-3", "RULE-9")
 def test_every_settlement_stage_rule_has_a_behaviour_class(env: RuleEnv):
     from reference.services.analysis import BEHAVIOUR_CLASS
 
