@@ -5,6 +5,7 @@
                fixmedins_code="H41010200001")
     out = c.call("8000", {})            # → output dict; raises TxError on a coded error
     res = c.send("8000", {})            # → TxResult (status, envelope) without raising
+    Client(..., signing="HMAC-SM3")     # or "x-tif" (a sender switched by 8016); HMAC-SHA256 by default
     c.admin.ping().business_time        # the typed drivers (device_mocks.drivers)
 
 A retry after a timeout or a 5xx/connection failure re-signs the *same* body (same msgid), so
@@ -22,6 +23,7 @@ import httpx
 
 from device_mocks.results import TxError, TxResult
 from device_mocks.transport import CST, Transport, new_msgid
+from reference.signing import ALG_SHA256
 
 __all__ = ["CST", "Client", "TxError", "TxResult", "new_msgid"]
 
@@ -44,10 +46,11 @@ class Client(Transport):
         backoff_s: float = 0.2,
         timeout_s: float = 30.0,
         clock_skew_s: float = 0.0,
+        signing: str = ALG_SHA256,
     ) -> None:
         super().__init__(sender=sender, secret=secret, fixmedins_code=fixmedins_code, opter=opter,
                          opter_name=opter_name, opter_type=opter_type, retries=retries, backoff_s=backoff_s,
-                         clock_skew_s=clock_skew_s)
+                         clock_skew_s=clock_skew_s, signing=signing)
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self._owns_http = http is None

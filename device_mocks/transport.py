@@ -35,7 +35,7 @@ from device_mocks.drivers import (
     SpecialRegistrationDriver,
 )
 from device_mocks.results import TxError, TxResult
-from reference.signing import sign_headers
+from reference.signing import ALG_SHA256, MODES, request_headers
 
 CST = timezone(timedelta(hours=8))
 _seq = itertools.count(1)
@@ -69,7 +69,10 @@ class Transport:
         retries: int = 3,
         backoff_s: float = 0.2,
         clock_skew_s: float = 0.0,
+        signing: str = ALG_SHA256,
     ) -> None:
+        if signing not in MODES:
+            raise ValueError(f"signing must be one of {', '.join(MODES)}, not {signing!r}")
         self.sender = sender
         self.secret = secret
         self.fixmedins_code = fixmedins_code
@@ -77,6 +80,9 @@ class Transport:
         self.retries = retries
         self.backoff_s = backoff_s
         self.clock_skew_s = clock_skew_s
+        #: How requests are signed: HMAC-SHA256 (the default) or HMAC-SM3 over the body, or "x-tif", the
+        #: national gateway's headers, for a sender a city bureau switched to them (8016).
+        self.signing = signing
         #: The sign-in number (9001) sent in every envelope while set: `session.sign_in` sets it.
         self.sign_no: str | None = None
 
@@ -110,8 +116,9 @@ class Transport:
         return env
 
     def sign(self, body: bytes) -> dict[str, str]:
-        """The four signature headers for `body` (a fresh timestamp and nonce each call)."""
-        return sign_headers(self.sender, self.secret, body, now=time.time() + self.clock_skew_s)
+        """The signature headers for `body` in this transport's signing mode (a fresh timestamp
+        and nonce each call)."""
+        return request_headers(self.signing, self.sender, self.secret, body, now=time.time() + self.clock_skew_s)
 
     def send_envelope(self, env: dict[str, Any]) -> TxResult:
         body = json.dumps(env, ensure_ascii=False).encode()
@@ -137,12 +144,13 @@ class Transport:
         return res.output
 
     def for_account(self, sender: str, secret: str, *, fixmedins_code: str | None = None, opter: str = "mock",
-                    opter_name: str = "模拟经办人", opter_type: str = "1") -> Self:
+                    opter_name: str = "模拟经办人", opter_type: str = "1", signing: str | None = None) -> Self:
         """Another account on the same server, reached the same way (same HTTP client, or the
-        same gateway), with this transport's retry settings."""
+        same gateway), with this transport's retry settings (and signing mode, unless given)."""
         return type(self)(**self._carrier(), sender=sender, secret=secret, fixmedins_code=fixmedins_code,
                           opter=opter, opter_name=opter_name, opter_type=opter_type, retries=self.retries,
-                          backoff_s=self.backoff_s, clock_skew_s=self.clock_skew_s)
+                          backoff_s=self.backoff_s, clock_skew_s=self.clock_skew_s,
+                          signing=signing or self.signing)
 
     def __enter__(self) -> Self:
         return self
@@ -205,10 +213,10 @@ class InProcess(Transport):
 
     def __init__(self, gateway: Handles, *, sender: str, secret: str, fixmedins_code: str | None = None,
                  opter: str = "mock", opter_name: str = "模拟经办人", opter_type: str = "1", retries: int = 0,
-                 backoff_s: float = 0.2, clock_skew_s: float = 0.0) -> None:
+                 backoff_s: float = 0.2, clock_skew_s: float = 0.0, signing: str = ALG_SHA256) -> None:
         super().__init__(sender=sender, secret=secret, fixmedins_code=fixmedins_code, opter=opter,
                          opter_name=opter_name, opter_type=opter_type, retries=retries, backoff_s=backoff_s,
-                         clock_skew_s=clock_skew_s)
+                         clock_skew_s=clock_skew_s, signing=signing)
         self.gateway = gateway
 
     @classmethod

@@ -421,7 +421,7 @@ def _signing_headers() -> dict[str, str]:
     """
     source = (REPO_ROOT / "reference" / "signing.py").read_text(encoding="utf-8")
     return {m.group(1): m.group(2).strip()
-            for m in re.finditer(r"^ {4}(X-SM-[A-Za-z-]+) +(.+)$", source, re.M)}
+            for m in re.finditer(r"^ {4}(X-SM-[A-Za-z-]+|x-tif-[a-z]+) +(.+)$", source, re.M)}
 
 
 def _error_tree() -> str:

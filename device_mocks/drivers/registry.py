@@ -1,6 +1,7 @@
 """The registry (tag `registry`): insured persons, districts, institutions, their monitored
-scenes (8014) and bureau accounts; and the national basic-information reads 1101 (person
-information, `data={...}`) and 1201 (institution information, `medinsinfo={...}`)."""
+scenes (8014), bureau accounts and senders' signing modes (8016); and the national
+basic-information reads 1101 (person information, `data={...}`) and 1201 (institution
+information, `medinsinfo={...}`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from reference.scenes.registry import (
     UserIn,
     UserOut,
 )
+from reference.scenes.signing_modes import TifModeIn, TifModeOut
 
 
 class RegistryDriver(SceneDriver):
@@ -80,3 +82,8 @@ class RegistryDriver(SceneDriver):
     def user_add(self, inp: UserIn | Fields | None = None, /, **kw: Any) -> UserOut:
         """8015 新增监管或运维账号 — add a bureau or operations account (secret returned once)."""
         return self._call(self.user_add, inp, kw)
+
+    @tx("8016")
+    def signing_mode(self, inp: TifModeIn | Fields | None = None, /, **kw: Any) -> TifModeOut:
+        """8016 设置发送方网关签名兼容模式 — switch a sender's x-tif gateway-header mode (city bureau)."""
+        return self._call(self.signing_mode, inp, kw)

@@ -5,8 +5,12 @@ For each request, in this order:
 1. size limit                         → 1004 body_too_large
 2. signature headers, sender, HMAC,   → 2001 unauthenticated, 2002 bad_signature,
    clock skew, terminal certified       2003 stale_timestamp, 2007 device_not_certified
+   (X-SM-* with HMAC-SHA256 or HMAC-SM3; or, for a sender switched to it by 8016, the national
+   x-tif-* headers, whose nonce is used up here → 2004, since their signature does not cover the
+   body; such an answer warns so in warn_msg: reference/signing.py)
 3. JSON and envelope validation       → 1002 malformed_json, 1001 invalid_field; unknown top-level
-                                        fields (local extensions) are named in warn_msg, not refused
+                                        fields (local extensions) are named in warn_msg, not refused;
+                                        `signtype` other than SM3 under HMAC-SM3 → 1001
 4. transaction lookup, role, own      → 1003 unknown_transaction, 2005 forbidden,
    institution in `fixmedins_code`      2006 out_of_scope
 5. typed input validation             → 1001 invalid_field (err_field = input.<path>); inside a
@@ -34,7 +38,8 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -56,6 +61,46 @@ NONCE_PURGE_EVERY = 1000
 
 class RawEnvelope(RequestEnvelope[dict[str, Any]]):
     """The envelope with its input still untyped (validated against the transaction next)."""
+
+
+@dataclass(frozen=True)
+class Auth:
+    """An authenticated request: who sent it, its nonce and timestamp, and how it was signed
+    (one of signing.MODES: HMAC-SHA256, HMAC-SM3 or x-tif)."""
+
+    principal: Principal
+    nonce: str
+    ts: int
+    mode: str
+
+
+def _use_nonce(db: Any, sender: str, nonce: str, ts: int, *, field: str) -> None:
+    db.execute("INSERT INTO nonces(sender, nonce, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING",
+               (sender, nonce, ts))
+    if not db.changes:  # the (sender, nonce) row existed: nothing inserted
+        raise E.ReplayedNonce("already used by this sender", field=field)
+
+
+def _check_signtype(env: RequestEnvelope, mode: str, notes: list[str]) -> None:
+    """The envelope's `signtype` (national: the type of `cainfo`'s signature) must not contradict an
+    HMAC-SM3 body signature. Under HMAC-SHA256 an "SM3" is only noted: deployed clients send it as a
+    fixed value with an empty `cainfo`, and the HMAC covers the body either way."""
+    given = (env.signtype or "").strip().upper()
+    if mode == signing.ALG_SM3 and given and given != "SM3":
+        raise E.InvalidField(f"{env.signtype} does not agree with {signing.HEADER_ALG} {signing.ALG_SM3}: "
+                             "send SM3 or leave it out", field="signtype")
+    if mode == signing.ALG_SHA256 and given == "SM3":
+        notes.append(f"signtype SM3, but the body was signed with {signing.ALG_SHA256}; send "
+                     f"{signing.HEADER_ALG}: {signing.ALG_SM3} to sign it with SM3")
+
+
+def _with_notes(payload: dict, notes: list[str]) -> dict:
+    """The answer with `notes` first in its warn_msg (each once)."""
+    existing = payload.get("warn_msg")
+    new = [n for n in dict.fromkeys(notes) if not (existing and n in existing)]
+    if not new:
+        return payload
+    return {**payload, "warn_msg": "; ".join([*new, *([existing] if existing else [])])}
 
 
 def _pydantic_error(exc: ValidationError, prefix: str) -> E.InvalidField:
@@ -159,15 +204,28 @@ class Gateway:
         # Warnings that do not stop the transaction (warn_msg): a deprecated number, fields a
         # national-shape input does not know, a weaker signing mode; handlers add theirs (ctx.warn).
         warnings: list[str] = []
-        sender = headers.get(signing.HEADER_SENDER) or headers.get(signing.HEADER_SENDER.lower())
+        # How this request was signed, said on its answer even when the msgid's stored answer is
+        # served again (a retry may be signed otherwise than the first try): reference/signing.py.
+        signing_notes: list[str] = []
+        sender = (headers.get(signing.HEADER_SENDER) or headers.get(signing.HEADER_SENDER.lower())
+                  or headers.get(signing.TIF_PAASID))
         try:
             if len(body) > self.state.settings.max_body_bytes:
                 raise E.BodyTooLarge(
                     f"{len(body)} bytes, limit {self.state.settings.max_body_bytes}", field="body"
                 )
-            principal, nonce, ts = self._authenticate(headers, body)
+            auth = self._authenticate(headers, body)
+            principal, nonce, ts = auth.principal, auth.nonce, auth.ts
+            if auth.mode == signing.MODE_TIF:
+                signing_notes.append(signing.TIF_WARNING)
+                # The nonce is all that binds x-tif headers to one request: use it up before the body
+                # is read, so that headers of a request refused below cannot carry another body.
+                with self.state.store.write() as db:
+                    _use_nonce(db, principal.id, auth.nonce, ts, field=signing.TIF_NONCE)
+                nonce = None
             env = self._parse_envelope(body)
             msgid = env.msgid
+            _check_signtype(env, auth.mode, signing_notes)
             _note_unknown(env, "", warnings)
             tx = self._resolve(path_infno, env, principal, warnings)
             inp = self._typed_input(tx, env.input)
@@ -183,6 +241,7 @@ class Gateway:
             log.exception("internal error sender=%s msgid=%s", sender, msgid)
             exc = E.InternalError("internal error; quote this msgid to the operator")
             status, payload = exc.http_status, self._error(exc, msgid, received)
+        payload = _with_notes(payload, signing_notes)
         log.info(
             "tx sender=%s infno=%s msgid=%s infcode=%s ms=%.1f",
             sender, path_infno, msgid, payload["infcode"], (time.perf_counter() - started) * 1000,
@@ -190,10 +249,17 @@ class Gateway:
         return status, payload
 
     # -- steps ----------------------------------------------------------------------------
-    def _authenticate(self, headers: Mapping[str, str], body: bytes) -> tuple[Principal, str, int]:
-        def h(name: str) -> str | None:
-            return headers.get(name) or headers.get(name.lower())
+    def _authenticate(self, headers: Mapping[str, str], body: bytes) -> Auth:
+        low = {k.lower(): v for k, v in headers.items()}  # header names are case-insensitive
 
+        def h(name: str) -> str | None:
+            return low.get(name.lower()) or None
+
+        tif = [name for name in signing.TIF_HEADERS if h(name) is not None]
+        if tif and h(signing.HEADER_SIGNATURE) is not None:
+            raise E.Unauthenticated("sign with either X-SM-* or x-tif-* headers, not both", field=tif[0])
+        if tif:
+            return self._authenticate_tif(h)
         sender, ts, nonce, sig = (
             h(signing.HEADER_SENDER), h(signing.HEADER_TIMESTAMP),
             h(signing.HEADER_NONCE), h(signing.HEADER_SIGNATURE),
@@ -205,37 +271,73 @@ class Gateway:
             if not value:
                 raise E.Unauthenticated("header missing", field=name)
         assert sender and ts and nonce and sig
+        alg = (h(signing.HEADER_ALG) or signing.ALG_SHA256).upper()
+        if alg not in signing.ALGORITHMS:
+            raise E.Unauthenticated(f"must be one of {', '.join(signing.ALGORITHMS)}", field=signing.HEADER_ALG)
         if not signing.NONCE_RE.match(nonce):
             raise E.Unauthenticated("must be 16-64 characters [A-Za-z0-9_-]", field=signing.HEADER_NONCE)
         if not ts.isdigit():
             raise E.Unauthenticated("must be Unix time in whole seconds", field=signing.HEADER_TIMESTAMP)
-        db = self.state.store.db()
+        if alg == signing.ALG_SM3 and signing.sm3_backend() == "gmssl" and len(body) > signing.PURE_SM3_MAX_BODY:
+            raise E.BodyTooLarge(f"{len(body)} bytes signed with HMAC-SM3, limit {signing.PURE_SM3_MAX_BODY} on this "
+                                 "server (its OpenSSL has no SM3); sign with HMAC-SHA256", field="body")
+        row = self._sender(sender, signing.HEADER_SENDER)
+        if not signing.verify(row["secret"], ts, nonce, body, sig, alg):
+            raise E.BadSignature(f"{alg} signature does not match the body", field=signing.HEADER_SIGNATURE)
+        return self._admit(row, ts, nonce, alg, signing.HEADER_TIMESTAMP, signing.HEADER_SENDER)
+
+    def _authenticate_tif(self, h: Callable[[str], str | None]) -> Auth:
+        """The national gateway's headers, from a sender switched to them (8016): SHA-256 over
+        timestamp + secret + nonce + timestamp, the body not covered (reference/signing.py)."""
+        paasid, ts, nonce, sig = (h(name) for name in signing.TIF_HEADERS)
+        for name, value in zip(signing.TIF_HEADERS, (paasid, ts, nonce, sig), strict=True):
+            if not value:
+                raise E.Unauthenticated("header missing", field=name)
+        assert paasid and ts and nonce and sig
+        if not signing.TIF_NONCE_RE.match(nonce):
+            raise E.Unauthenticated("must be 8-64 characters [A-Za-z0-9_-]", field=signing.TIF_NONCE)
+        if not ts.isdigit():
+            raise E.Unauthenticated("must be Unix time in whole seconds", field=signing.TIF_TIMESTAMP)
+        row = self._sender(paasid, signing.TIF_PAASID)
+        if not row["x_tif_enabled"]:
+            raise E.Unauthenticated(
+                f"sender {paasid} is not switched to the x-tif gateway headers (a city bureau's 8016); "
+                "sign with X-SM-* headers", field=signing.TIF_PAASID)
+        if not signing.tif_verify(row["secret"], ts, nonce, sig):
+            raise E.BadSignature("does not match SHA-256(timestamp + token + nonce + timestamp)",
+                                 field=signing.TIF_SIGNATURE)
+        return self._admit(row, ts, nonce, signing.MODE_TIF, signing.TIF_TIMESTAMP, signing.TIF_PAASID)
+
+    def _sender(self, sender: str, field: str) -> Any:
         # One statement for the sender and, for a terminal, its certification status.
-        row = db.one(
+        row = self.state.store.db().one(
             "SELECT p.*, t.status AS terminal_status, t.terminal_id IS NOT NULL AS terminal_known"
             " FROM principals p LEFT JOIN terminals t ON p.kind = 'terminal' AND t.terminal_id = p.id"
             " WHERE p.id = ?",
             (sender,),
         )
         if row is None or not row["active"]:
-            raise E.Unauthenticated("unknown or disabled sender", field=signing.HEADER_SENDER)
-        if not signing.verify(row["secret"], ts, nonce, body, sig):
-            raise E.BadSignature("signature does not match the body", field=signing.HEADER_SIGNATURE)
+            raise E.Unauthenticated("unknown or disabled sender", field=field)
+        return row
+
+    def _admit(self, row: Any, ts: str, nonce: str, mode: str, ts_field: str, sender_field: str) -> Auth:
+        """After a matching signature: the clock skew and, for a terminal, its certification."""
         skew = abs(self.state.wall_time() - int(ts))
         if skew > self.state.settings.signature_max_skew_s:
+            hint = "; send seconds, not milliseconds" if len(ts) >= 13 else ""
             raise E.StaleTimestamp(
-                f"{int(skew)} s from server time, allowed {self.state.settings.signature_max_skew_s} s",
-                field=signing.HEADER_TIMESTAMP,
+                f"{int(skew)} s from server time, allowed {self.state.settings.signature_max_skew_s} s{hint}",
+                field=ts_field,
             )
         if row["kind"] == "terminal" and row["terminal_status"] != "certified":
             status = row["terminal_status"] if row["terminal_known"] else "unregistered"
-            raise E.DeviceNotCertified(f"terminal {sender} is {status}", field=signing.HEADER_SENDER)
+            raise E.DeviceNotCertified(f"terminal {row['id']} is {status}", field=sender_field)
         principal = Principal(
             id=row["id"], kind=row["kind"], role=row["role"],
             institution_code=row["institution_code"], district_code=row["district_code"],
             display_name=row["display_name"],
         )
-        return principal, nonce, int(ts)
+        return Auth(principal, nonce, int(ts), mode)
 
     def _parse_envelope(self, body: bytes) -> RawEnvelope:
         data = _parse_json(body)
@@ -294,17 +396,15 @@ class Gateway:
 
     def _execute(
         self, tx: Transaction, p: Principal, env: RawEnvelope, inp: BaseModel, prepared: Any,
-        body: bytes, nonce: str, ts: int, received: str, *, snapshot: Any = None,
+        body: bytes, nonce: str | None, ts: int, received: str, *, snapshot: Any = None,
         warnings: list[str] | None = None,
     ) -> tuple[int, dict]:
         body_hash = hashlib.sha256(body).hexdigest()
         store = self.state.store
         after: list = []
         with store.write() as db:
-            db.execute("INSERT INTO nonces(sender, nonce, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING",
-                       (p.id, nonce, ts))
-            if not db.changes:  # the (sender, nonce) row existed: nothing inserted
-                raise E.ReplayedNonce("already used by this sender", field=signing.HEADER_NONCE)
+            if nonce is not None:  # None: used up at authentication (x-tif headers)
+                _use_nonce(db, p.id, nonce, ts, field=signing.HEADER_NONCE)
             self._requests += 1
             if self._requests % NONCE_PURGE_EVERY == 0:
                 horizon = int(self.state.wall_time()) - 2 * self.state.settings.signature_max_skew_s

@@ -10,7 +10,8 @@ generators), so everything the server enforces that JSON Schema can say is in it
 - a success is HTTP 200 with `infcode` 0 and an output; every refusal is the error envelope of
   its HTTP status, whose `infcode` is one of the codes of the error-code table with that status;
 - `servers` names the local reference server; the four signature headers are security schemes
-  whose descriptions give the algorithm (reference/signing.py);
+  whose descriptions give the algorithm (reference/signing.py), and the four x-tif headers of the
+  compatibility mode an alternative requirement;
 - field bounds, patterns and "exactly one of" rules come from the models (reference/fields.py,
   the models' `json_schema_extra`); every string of a request carries the gateway's rule against
   control characters as a pattern (reference/api/gateway.py refuses them anywhere in a body).
@@ -37,7 +38,10 @@ from reference.transactions import Transaction
 API_VERSION = "0.1.0"
 GLOSSARY_FILE = INTERFACE_SPEC / "field_glossary.yaml"
 DEFAULT_SERVER = "http://127.0.0.1:8700"
-SECURITY = [{"sender": [], "timestamp": [], "nonce": [], "signature": []}]
+# Either scenemon's HMAC over the body or, for a sender a city bureau switched to it (8016), the
+# national gateway's x-tif headers (reference/signing.py; the body is then not signed).
+SECURITY = [{"sender": [], "timestamp": [], "nonce": [], "signature": []},
+            {"tif_paasid": [], "tif_timestamp": [], "tif_nonce": [], "tif_signature": []}]
 # Per transaction: Tx{infno}Request; per output model: SuccessEnvelope_{Output}. The generic
 # envelopes (RequestEnvelope_Generic, ResponseEnvelope_Generic) describe the fields every
 # transaction shares (the spec site's envelope page is built from them).
@@ -54,7 +58,17 @@ SIGNING_ALGORITHM = (
     f"`{signing.HEADER_NONCE}` (16-64 characters [A-Za-z0-9_-], never reused by the same sender). "
     f"`{signing.HEADER_SENDER}` names the sender (institution code, terminal id or bureau user id). "
     "A missing header or unknown sender is 2001, a wrong signature 2002, a stale timestamp 2003, a "
-    "reused nonce 2004 (HTTP 401). A retry re-signs the same body with a new timestamp and nonce."
+    "reused nonce 2004 (HTTP 401). A retry re-signs the same body with a new timestamp and nonce. "
+    f"With the optional header `{signing.HEADER_ALG}: {signing.ALG_SM3}` the HMAC is HMAC-SM3 (SM3 of "
+    "GB/T 32905, RFC 2104 with a 64-byte block) instead; the envelope's signtype must then be SM3 or absent."
+)
+TIF_ALGORITHM = (
+    "Compatibility mode, off by default: only a sender (institution or terminal) that the city bureau has "
+    f"switched with 8016 may sign with the national gateway's headers instead: `{signing.TIF_SIGNATURE}` = "
+    "hex SHA-256(timestamp + token + nonce + timestamp), the token being the sender's secret, "
+    f"`{signing.TIF_PAASID}` the sender id, `{signing.TIF_TIMESTAMP}` Unix time in whole seconds, "
+    f"`{signing.TIF_NONCE}` 8-64 characters [A-Za-z0-9_-]. The body is NOT signed: every answer says so in "
+    "warn_msg. A sender not switched is refused with 2001 naming x-tif-paasid."
 )
 
 
@@ -341,6 +355,15 @@ def build_openapi(transactions: dict[str, Transaction]) -> dict[str, Any]:
                                          f"(part of the signature; see {signing.HEADER_SIGNATURE})"},
                 "signature": {"type": "apiKey", "in": "header", "name": signing.HEADER_SIGNATURE,
                               "description": SIGNING_ALGORITHM},
+                "tif_paasid": {"type": "apiKey", "in": "header", "name": signing.TIF_PAASID,
+                               "description": "The sender id. " + TIF_ALGORITHM},
+                "tif_timestamp": {"type": "apiKey", "in": "header", "name": signing.TIF_TIMESTAMP,
+                                  "description": "Unix time in whole seconds (part of the x-tif signature)"},
+                "tif_nonce": {"type": "apiKey", "in": "header", "name": signing.TIF_NONCE,
+                              "description": "8-64 characters [A-Za-z0-9_-], never reused by the same sender "
+                                             "(part of the x-tif signature)"},
+                "tif_signature": {"type": "apiKey", "in": "header", "name": signing.TIF_SIGNATURE,
+                                  "description": TIF_ALGORITHM},
             },
         },
         "x-error-codes": [

@@ -17,5 +17,6 @@ from reference.scenes import (  # noqa: F401
     registry,
     rules,
     sign_in,
+    signing_modes,
     special_registration,
 )

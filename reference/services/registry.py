@@ -52,6 +52,25 @@ def add_principal(
     return secret
 
 
+#: Who may sign with the national gateway's x-tif headers once switched: the senders whose adapters
+#: speak the national platform (institutions' HIS and their terminals), never a bureau account.
+TIF_KINDS = frozenset({"institution", "terminal"})
+
+
+def set_tif_mode(db: Db, *, sender: str, enabled: bool, by: str, now: str) -> dict[str, Any]:
+    """Switch a sender's x-tif compatibility mode (8016) and return its signing row. X-SM-* signing
+    is untouched either way: switching it on only adds the weaker way in."""
+    row = db.one("SELECT id, kind, role, institution_code FROM principals WHERE id=?", (sender,))
+    if row is None:
+        raise NotFound(f"sender {sender} does not exist", field="input.sender")
+    if row["kind"] not in TIF_KINDS:
+        raise InvalidField(f"{row['kind']} accounts sign only with X-SM-* headers; the x-tif mode is for "
+                           "institutions and terminals", field="input.sender")
+    db.execute("UPDATE principals SET x_tif_enabled=?, x_tif_changed_at=?, x_tif_changed_by=? WHERE id=?",
+               (int(enabled), now, by, sender))
+    return {**row, "x_tif_enabled": enabled, "x_tif_changed_at": now}
+
+
 def add_institution(
     db: Db, *, code: str, name: str, inst_type: str, level: str, district_code: str, now: str,
     speciality: str = "general",

@@ -65,6 +65,8 @@ CASES: dict[str, list[dict[str, Any]]] = {
     "8013": [{"fixmedins_code": "@institution"}],
     "8014": [{"fixmedins_code": "@institution", "scene": "rehab", "enabled": True, "since": "2026-01-01"}],
     "8015": [{"id": "@new", "role": "district_bureau", "display_name": "新账号", "district_code": "@district"}],
+    # The city bureau sees every sender; an institution's or a terminal's mode may be switched.
+    "8016": [{"sender": "@institution", "x_tif_enabled": True}, {"sender": "@terminal", "x_tif_enabled": False}],
     "8101": [{"terminal_id": "@new", "model": "SM-9", "serial_no": "@new", "cert_class": "III",
               "certification_id": "@new"}],
     "8102": [{"terminal_id": "@terminal_new", "approve": True}],
