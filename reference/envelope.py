@@ -82,8 +82,10 @@ class RequestEnvelope(Model, Generic[In]):
     )
     signtype: Text | None = Field(
         None, max_length=10,
-        description="Signature type (签名类型); the national interface recommends SM2 or SM3. Accepted, not read: "
-                    "scenemon's request signature is in the headers (see the signing page)",
+        description="Signature type (签名类型); the national interface recommends SM2 or SM3. scenemon's request "
+                    "signature is in the headers (see the signing page): under X-SM-Signature-Alg HMAC-SM3 a "
+                    "signtype other than SM3 is refused; otherwise it is not read (SM3 under HMAC-SHA256 is noted "
+                    "in warn_msg)",
     )
     infver: Text | None = Field(None, max_length=6, description="Interface version (接口版本号), e.g. V1.0")
     opter_type: Literal["1", "2", "3", 1, 2, 3] = Field(
