@@ -40,6 +40,7 @@ from device_mocks.results import OutputMismatch, TxError
 from device_mocks.world import SCENES
 from reference.face.synthetic import SyntheticFaces
 from reference.idcard import make_certno
+from reference.signing import ALG_SHA256
 
 KIT_VERSION = "0.1.0"
 OutT = TypeVar("OutT", bound=BaseModel)
@@ -267,8 +268,9 @@ class World:
     _persons: int = 0
 
     def client(self, sender: str, secret: str, fixmedins_code: str | None = None,
-               opter_type: str = "1", http: httpx.Client | None = None) -> Client:
-        return make_client(self.settings, sender, secret, fixmedins_code, opter_type, http or self.http)
+               opter_type: str = "1", http: httpx.Client | None = None, signing: str = ALG_SHA256) -> Client:
+        """A client of this run's server; `signing` HMAC-SHA256 (default), HMAC-SM3 or x-tif."""
+        return make_client(self.settings, sender, secret, fixmedins_code, opter_type, http or self.http, signing)
 
     def next_psn_no(self) -> str:
         self._persons += 1
@@ -298,11 +300,11 @@ class World:
 
 
 def make_client(settings: KitSettings, sender: str, secret: str, fixmedins_code: str | None = None,
-                opter_type: str = "1", http: httpx.Client | None = None) -> Client:
+                opter_type: str = "1", http: httpx.Client | None = None, signing: str = ALG_SHA256) -> Client:
     # retries=0: the kit reports what the server answered, it never papers over a 5xx.
     return Client(settings.base_url, sender=sender, secret=secret, fixmedins_code=fixmedins_code,
                   opter="conformance", opter_name="一致性测试", opter_type=opter_type, http=http,
-                  retries=0, timeout_s=settings.timeout_s)
+                  retries=0, timeout_s=settings.timeout_s, signing=signing)
 
 
 def _describe(res: Any) -> str:

@@ -91,11 +91,13 @@ def test_kit_fails_against_a_server_that_ignores_signatures(tmp_path):
     assert failed == {
         "test_security_wrong_signature.py::test_signature_with_wrong_secret_is_refused_with_2002",
         "test_security_wrong_signature.py::test_body_changed_after_signing_is_refused_with_2002",
+        "test_security_hmac_sm3.py::test_hmac_sm3_signature_is_accepted_and_a_wrong_one_refused_with_2002",
     }
     assert report["requirements"]["GEN-1"]["status"] == "fail"
     assert report["requirements"]["GEN-3"]["status"] == "pass"
     failures = [c.get("name") for c in junit.findall(".//testcase") if c.find("failure") is not None]
     assert sorted(failures) == ["test_body_changed_after_signing_is_refused_with_2002",
+                                "test_hmac_sm3_signature_is_accepted_and_a_wrong_one_refused_with_2002",
                                 "test_signature_with_wrong_secret_is_refused_with_2002"]
 
 
