@@ -225,3 +225,19 @@ def test_hmac_sha256_headers_are_unchanged(admin):
     assert set(headers) == {signing.HEADER_SENDER, signing.HEADER_TIMESTAMP, signing.HEADER_NONCE,
                             signing.HEADER_SIGNATURE}
     assert admin.send("8000", {}).ok
+
+
+@pytest.mark.req("GEN-2")
+def test_openapi_names_the_x_tif_headers_as_an_alternative_security_requirement():
+    from reference.api.openapi import build_openapi
+    from reference.transactions import load_all
+
+    doc = build_openapi(load_all())
+    schemes = doc["components"]["securitySchemes"]
+    assert [schemes[k]["name"] for k in ("tif_paasid", "tif_timestamp", "tif_nonce", "tif_signature")] == list(
+        signing.TIF_HEADERS)
+    assert "NOT signed" in schemes["tif_signature"]["description"]
+    assert signing.ALG_SM3 in schemes["signature"]["description"]
+    security = doc["paths"]["/tx/8000"]["post"]["security"]
+    assert {frozenset(s) for s in security} == {frozenset({"sender", "timestamp", "nonce", "signature"}),
+                                               frozenset({"tif_paasid", "tif_timestamp", "tif_nonce", "tif_signature"})}
