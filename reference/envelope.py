@@ -20,7 +20,15 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from reference.fields import FIRST_YEAR, LAST_YEAR, InstitutionCode, LongText, Text
+from reference.fields import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    NATIONAL_DATETIME_PATTERN,
+    REAL_DATE_CHECK,
+    InstitutionCode,
+    LongText,
+    Text,
+)
 
 INF_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -96,9 +104,11 @@ class RequestEnvelope(Model, Generic[In]):
     opter: Text = Field(min_length=1, max_length=30, description="Operator id (经办人)")
     opter_name: Text = Field(min_length=1, max_length=50, description="Operator name (经办人姓名)")
     inf_time: str = Field(
-        pattern=r"^20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$",
+        pattern=NATIONAL_DATETIME_PATTERN,
         description=f"Sending time (交易时间), yyyy-MM-dd HH:mm:ss, CST: a real date and time, years "
                     f"{FIRST_YEAR}-{LAST_YEAR}",
+        json_schema_extra={"x-time-format": "yyyy-MM-dd HH:mm:ss, China Standard Time (UTC+8)",
+                           "x-server-checks": [REAL_DATE_CHECK]},
     )
     fixmedins_code: InstitutionCode | None = Field(
         None,

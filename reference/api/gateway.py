@@ -168,6 +168,20 @@ def _check_json(data: Any, body: bytes) -> None:
                 stack.append((v, (*path, key)))
 
 
+JSON_MEDIA_TYPES = frozenset({"application/json", "text/json"})
+
+
+def _check_media_type(headers: Mapping[str, str]) -> None:
+    """A body declared as something other than JSON is refused (1002), as the OpenAPI document
+    says; a request without Content-Type is read as JSON (clients of release 0.1 send none)."""
+    declared = headers.get("content-type") or headers.get("Content-Type")
+    if declared is None:
+        return
+    media = declared.split(";", 1)[0].strip().lower()
+    if media not in JSON_MEDIA_TYPES and not media.endswith("+json"):
+        raise E.MalformedJson(f"{declared[:100]} is not JSON: send application/json", field="Content-Type")
+
+
 def _few_containers(body: bytes) -> bool:
     """At most MAX_JSON_DEPTH objects and arrays in all, so none nests deeper (bytes.find is fast)."""
     n = 0
@@ -223,6 +237,7 @@ class Gateway:
                 with self.state.store.write() as db:
                     _use_nonce(db, principal.id, auth.nonce, ts, field=signing.TIF_NONCE)
                 nonce = None
+            _check_media_type(headers)
             env = self._parse_envelope(body)
             msgid = env.msgid
             _check_signtype(env, auth.mode, signing_notes)

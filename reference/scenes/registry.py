@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from reference.codes import InstitutionLevel, InstitutionType, PersonFlag, Role, Scene, Speciality
 from reference.context import Ctx
 from reference.envelope import Model
-from reference.errors import Forbidden, InvalidField
-from reference.fields import BizDate, CertNo, Coded, DistrictCode, InstitutionCode, PsnNo, SenderId, Text
+from reference.errors import Forbidden, InvalidField, NotFound
+from reference.fields import (
+    BizDate,
+    CertNo,
+    Coded,
+    DistrictCode,
+    InstitutionCode,
+    PsnNo,
+    SenderId,
+    Text,
+    exactly_one_of,
+)
 from reference.services import registry as svc
 from reference.transactions import BUREAU_ROLES, transaction
 
 
 class DistrictIn(Model):
-    code: DistrictCode = Field(description="District division code (区县医保区划)")
+    code: DistrictCode = Field(description="District division code (区县医保区划)", json_schema_extra={
+        "x-server-checks": ["inside the server's region (setting region_code: its first four digits)"]})
     name: Text = Field(min_length=1, max_length=50)
 
 
@@ -115,6 +126,16 @@ def set_scene(ctx: Ctx, inp: SceneIn) -> InstitutionOut:
 
 
 class UserIn(Model):
+    # The role decides the district: required for a district bureau, absent for city-wide roles;
+    # institutions and terminals get their accounts from 8012 and 8101.
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"properties": {"role": {"not": {"enum": ["institution", "terminal"]}}}},
+        {"if": {"required": ["role"], "properties": {"role": {"const": "district_bureau"}}},
+         "then": {"required": ["district_code"], "properties": {"district_code": {"type": "string"}}}},
+        {"if": {"required": ["role"], "properties": {"role": {"enum": ["city_bureau", "ops_vendor"]}}},
+         "then": {"properties": {"district_code": {"type": "null"}}}},
+    ]})
+
     id: SenderId = Field(min_length=3)
     role: Coded[Role]  # type: ignore[valid-type]
     display_name: Text = Field(min_length=1, max_length=100)
@@ -141,7 +162,7 @@ def add_user(ctx: Ctx, inp: UserIn) -> UserOut:
     if role in {"city_bureau", "ops_vendor"} and inp.district_code:
         raise InvalidField(f"a {role} account is city-wide; omit district_code", field="input.district_code")
     if inp.district_code and not svc.district_exists(ctx.db, inp.district_code):
-        raise InvalidField(f"district {inp.district_code} does not exist", field="input.district_code")
+        raise NotFound(f"district {inp.district_code} does not exist", field="input.district_code")
     secret = svc.add_principal(ctx.db, id=inp.id, kind="user", role=role,
                                display_name=inp.display_name, now=ctx.now_iso(),
                                district_code=inp.district_code)
@@ -189,11 +210,14 @@ def add_person(ctx: Ctx, inp: PersonIn) -> PersonOut:
 
 
 class PersonQueryIn(Model):
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("psn_no", "certno"))
+
     psn_no: PsnNo | None = None
     certno: CertNo | None = None
     psn_name: Text | None = Field(
         None, min_length=1, max_length=50,
-        description="With certno, for institutions and terminals: the name on the ID card read at the counter")
+        description="With certno, for institutions and terminals: the name on the ID card read at the counter",
+        json_schema_extra={"x-server-checks": ["required with certno when an institution or terminal sends it"]})
 
 
 @transaction("8002", "registry-person-get", en="Query an insured person", zh="查询参保人员",

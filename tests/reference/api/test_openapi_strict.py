@@ -4,6 +4,7 @@ a fixed infno per operation, the single national endpoint, the servers, the sign
 
 from __future__ import annotations
 
+import json
 import re
 
 import jsonschema
@@ -107,3 +108,17 @@ def test_a_refusal_has_the_error_envelope_of_its_status(doc):
     err = doc["components"]["schemas"]["ErrorEnvelope_422"]
     assert 1001 in err["properties"]["infcode"]["enum"] and err["properties"]["output"] == {
         "type": "null", "description": "Null on error"}
+
+
+def test_a_body_declared_as_not_json_is_refused_like_the_document_says(http, admin):
+    """The document's only media type is application/json: a body sent as text/plain is refused
+    (1002, naming Content-Type); one sent without a Content-Type is read as JSON (release 0.1 clients)."""
+    body = json.dumps(admin.envelope("8000", {})).encode()
+    res = admin.post_raw("8000", body, headers={**admin.sign(body), "Content-Type": "text/plain"})
+    assert res.status_code == 400 and res.json()["infcode"] == 1002 and res.json()["err_field"] == "Content-Type"
+    body = json.dumps(admin.envelope("8000", {})).encode()
+    res = http.post("/tx/8000", content=body, headers=admin.sign(body))
+    assert res.status_code == 200 and res.json()["infcode"] == 0
+    body = json.dumps(admin.envelope("8000", {})).encode()
+    res = admin.post_raw("8000", body, headers={**admin.sign(body), "Content-Type": "application/json; charset=utf-8"})
+    assert res.json()["infcode"] == 0
