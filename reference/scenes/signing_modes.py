@@ -20,7 +20,9 @@ from reference.transactions import transaction
 
 class TifModeIn(Model):
     sender: SenderId = Field(description="The institution code or terminal id whose signing mode changes "
-                                         "(its x-tif-paasid)")
+                                         "(its x-tif-paasid)",
+                             json_schema_extra={"x-server-checks": [
+                                 "an institution or a terminal: user accounts sign only with X-SM-* headers"]})
     x_tif_enabled: bool = Field(description="true: the sender may also sign with the x-tif gateway headers; "
                                             "false: only X-SM-* again")
 
