@@ -49,7 +49,8 @@ class SignOutData(NationalModel):
 
     sign_no: Text = Field(min_length=1, max_length=30, description="Sign-in number from 9001 (签到编号)")
     opter_no: Text = Field(min_length=1, max_length=20,
-                           description="Operator number (操作员编号): the one who signed in")
+                           description="Operator number (操作员编号): the one who signed in",
+                           json_schema_extra={"x-server-checks": ["the operator who signed this session in"]})
 
 
 class SignOutIn(NationalModel):
