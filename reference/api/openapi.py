@@ -114,8 +114,11 @@ def _gateway_rules(schema: Any) -> None:
     if isinstance(schema, dict):
         if schema.get("type") == "string" and not {"format", "const", "enum"} & schema.keys():
             pattern = schema.setdefault("pattern", ANY_TEXT_PATTERN)
-            if schema.get("minLength", 0) >= 1 and pattern in (ANY_TEXT_PATTERN, SINGLE_LINE_PATTERN):
+            least = schema.get("minLength", 0)
+            if least >= 1 and pattern in (ANY_TEXT_PATTERN, SINGLE_LINE_PATTERN):
                 schema.setdefault("not", {"pattern": r"^\s*$"})
+            if least >= 2 and pattern in (ANY_TEXT_PATTERN, SINGLE_LINE_PATTERN):  # the length after stripping
+                schema.setdefault("allOf", [{"pattern": rf"^\s*\S[\s\S]{{{least - 2},}}\S\s*$"}])
         if schema.get("type") == "object" and schema.get("additionalProperties") is not False:
             schema.setdefault("propertyNames", {}).setdefault("pattern", SINGLE_LINE_PATTERN)
             if "patternProperties" in schema:  # dict[Key, V]: a key must match Key's pattern
