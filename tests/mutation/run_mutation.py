@@ -58,6 +58,15 @@ TARGETS: dict[str, dict[str, list[str]]] = {
                   "tests/reference/api/test_envelope.py", "tests/reference/test_spec_site.py",
                   "tests/reference/test_spec_export.py"],
     },
+    # issue 12: national-shape analysis, sign-in, signing modes, the national envelope
+    "national": {
+        "only_mutate": ["reference/services/analysis.py", "reference/services/sign_in.py",
+                        "reference/signing.py", "reference/national.py", "reference/envelope.py"],
+        "tests": ["tests/reference/rules/test_national_analysis.py", "tests/reference/scenes/test_sign_in.py",
+                  "tests/reference/scenes/test_basic_info.py", "tests/reference/test_signing.py",
+                  "tests/reference/api/test_signing_modes.py", "tests/reference/api/test_envelope_national.py",
+                  "tests/reference/api/test_envelope.py"],
+    },
 }
 
 
