@@ -65,7 +65,7 @@ TARGETS: dict[str, dict[str, list[str]]] = {
         "tests": ["tests/reference/rules/test_national_analysis.py", "tests/reference/scenes/test_sign_in.py",
                   "tests/reference/scenes/test_basic_info.py", "tests/reference/test_signing.py",
                   "tests/reference/api/test_signing_modes.py", "tests/reference/api/test_envelope_national.py",
-                  "tests/reference/api/test_envelope.py"],
+                  "tests/reference/api/test_envelope.py", "tests/reference/test_national_models.py"],
     },
 }
 
