@@ -236,7 +236,7 @@ def _non_null(schema: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _constraints(s: dict[str, Any]) -> list[str]:
     out = []
-    lo, hi = s.get("minLength"), s.get("maxLength")
+    lo, hi = s.get("minLength"), s.get("maxLength", s.get("x-max-length-stripped"))
     if lo is not None and hi is not None:
         out.append(f"{lo}–{hi} chars")
     elif hi is not None:

@@ -118,7 +118,15 @@ def _gateway_rules(schema: Any) -> None:
             if least >= 1 and pattern in (ANY_TEXT_PATTERN, SINGLE_LINE_PATTERN):
                 schema.setdefault("not", {"pattern": r"^\s*$"})
             if least >= 2 and pattern in (ANY_TEXT_PATTERN, SINGLE_LINE_PATTERN):  # the length after stripping
-                schema.setdefault("allOf", [{"pattern": rf"^\s*\S[\s\S]{{{least - 2},}}\S\s*$"}])
+                schema.setdefault("allOf", []).append({"pattern": rf"^\s*\S[\s\S]{{{least - 2},}}\S\s*$"})
+            most = schema.get("maxLength")
+            if most is not None and pattern in (ANY_TEXT_PATTERN, SINGLE_LINE_PATTERN):
+                # the server counts the length after stripping, so surrounding whitespace is not
+                # bounded by maxLength (the body limit bounds it): say so with a pattern instead
+                del schema["maxLength"]
+                schema["x-max-length-stripped"] = most
+                inner = rf"\S(?:[\s\S]{{0,{most - 2}}}\S)?" if most >= 2 else r"\S?"
+                schema.setdefault("allOf", []).append({"pattern": rf"^\s*(?:{inner})?\s*$"})
         if schema.get("type") == "object" and schema.get("additionalProperties") is not False:
             schema.setdefault("propertyNames", {}).setdefault("pattern", SINGLE_LINE_PATTERN)
             if "patternProperties" in schema:  # dict[Key, V]: a key must match Key's pattern
