@@ -120,7 +120,7 @@ def _gateway_rules(schema: Any) -> None:
             if least >= 2 and pattern in (ANY_TEXT_PATTERN, SINGLE_LINE_PATTERN):  # the length after stripping
                 schema.setdefault("allOf", []).append({"pattern": rf"^\s*\S[\s\S]{{{least - 2},}}\S\s*$"})
             most = schema.get("maxLength")
-            if most is not None and pattern in (ANY_TEXT_PATTERN, SINGLE_LINE_PATTERN):
+            if most and pattern in (ANY_TEXT_PATTERN, SINGLE_LINE_PATTERN):  # maxLength 0: "" only
                 # the server counts the length after stripping, so surrounding whitespace is not
                 # bounded by maxLength (the body limit bounds it): say so with a pattern instead
                 del schema["maxLength"]
