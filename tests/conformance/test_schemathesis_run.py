@@ -15,10 +15,6 @@ from conformance.schemathesis_run import run_against_reference  # noqa: E402
 
 @pytest.mark.slow
 @pytest.mark.req("GEN-2")
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap: interface models strip surrounding whitespace (str_strip_whitespace) before checking maxLength, so "
-    "a text over its maxLength only by surrounding spaces is accepted although the schema refuses it (8603 note, "
-    "8713 reason); fix by not stripping (strict) or by a pattern on the stripped length"))
 def test_schemathesis_finds_nothing_against_the_reference_server(tmp_path):
     figures = run_against_reference(tmp_path, max_examples=5, extra=["--seed", "12"])
     assert len(figures.operations) >= 50, figures.summary()
