@@ -460,6 +460,10 @@ class StatsOut(Model):
 @transaction("8721", "rules-stats", en="Rule statistics", zh="规则统计", roles=BUREAU_ROLES, tag="rules",
              reqs=("RULE-6",))
 def rule_stats(ctx: Ctx, inp: PeriodIn) -> StatsOut:
+    """Per rule over the period, in the sender's scope (RULE-6): hits, audited outcomes and the
+    false-positive rate against the release's bound (rules above it need review), and how
+    institutions answered its pre-/in-event warnings through 3103: continued despite the warning
+    (dspo_way 1) or changed after it (dspo_way 2)."""
     start, end = inp.bounds()
     rs = releases.in_force(ctx.db, ctx.now().date())
     bound = float(rs.review.get("max_false_positive_rate", 0.5))
