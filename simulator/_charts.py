@@ -30,9 +30,12 @@ def to_svg(fig: Figure, salt: str, label: str) -> str:
     """The figure as an ``<svg>`` element (no XML prolog) sized to its container, with an accessible label."""
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "path"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
+                    bbox_inches="tight")
     text = buf.getvalue()
     text = text[text.index("<svg"):]
+    # The RDF metadata block names the matplotlib version and URLs: not needed inline, and not version-stable.
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
     attrs = f'<svg class="chart" role="img" aria-label="{html.escape(label)}" data-chart="{html.escape(salt)}" '
     text = re.sub(r"^<svg\s+", attrs, text, count=1)
     # Width and height in pt fix the size; a viewBox is present, so let CSS scale it instead.
