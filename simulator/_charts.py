@@ -44,7 +44,9 @@ def to_svg(fig: Figure, salt: str, label: str) -> str:
 
 
 def _legend_below(ax: Any, ncol: int = 2) -> None:
-    """A legend under the axes, so that it never hides a bar or a line."""
+    """A legend under the axes, so that it never hides a bar or a line (none when nothing was drawn)."""
+    if not ax.get_legend_handles_labels()[0]:
+        return
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=ncol, fontsize=8, frameon=False)
 
 

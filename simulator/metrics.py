@@ -89,9 +89,31 @@ def _number(value: Any) -> int | float:
         return float(text)
 
 
+# Text columns that may be empty (null); other text columns are always filled.
+_NULLABLE_TEXT = {"encounters": {"end"}, "truth": {"ring_id"}, "flags": {"encounter_id", "release_version", "rule_id"},
+                  "audits": {"encounter_id", "rule_id"}}
+
+
 def _read_csv(path: Path, table: str) -> list[dict[str, Any]]:
     with path.open(newline="", encoding="utf-8") as fh:
-        return [{k: _convert(table, k, v) for k, v in row.items()} for row in csv.DictReader(fh)]
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        if table == "monthly":
+            return [{k: _convert(table, k, v) for k, v in zip(header, rec, strict=True)} for rec in reader]
+        # A county year is a million rows: convert only the typed and nullable columns of each row.
+        typed = [(c, int if k == _INT else float) for c, k in _SCHEMA[table].items() if c in header]
+        nullable = [c for c in _NULLABLE_TEXT.get(table, ()) if c in header]
+        rows = []
+        for rec in reader:
+            row = dict(zip(header, rec, strict=True))
+            for c, fn in typed:
+                v = row[c]
+                row[c] = fn(v) if v != "" else None
+            for c in nullable:
+                if row[c] == "":
+                    row[c] = None
+            rows.append(row)
+        return rows
 
 
 def _read_parquet(path: Path, table: str) -> list[dict[str, Any]]:

@@ -201,15 +201,23 @@ def build_html(m: Metrics) -> str:
     go = m.run.get("go_lives") or []
     go_text = ", ".join(f"{_e(g['scene'])} ({_e(g.get('group'))}) on {_e(g['date'])}" for g in go) or "none"
     series_html = []
+    arms_text = ("Solid blue: the run with monitoring; dashed red: the same seed without monitoring (the "
+                 "counterfactual)." if "unmonitored" in m.series else
+                 "Only the monitored arm: this run has no counterfactual without monitoring.")
     for col, title, ylabel, zh, caption in _series_specs(m):
-        arms = {arm: (data["month"], data[col]) for arm, data in m.series.items() if col in data}
+        arms = {arm: (data["month"], data[col]) for arm, data in m.series.items() if col in data and data["month"]}
+        if not arms:
+            continue
         series_html.append(_figure(
             _charts.series(col, title, ylabel, arms, go),
-            f"<b>{_e(zh)}</b>. {caption} Solid blue: the run with monitoring; dashed red: the same seed without "
-            f"monitoring (the counterfactual). Dotted vertical lines: go-lives ({go_text})."))
+            f"<b>{_e(zh)}</b>. {caption} {arms_text} Dotted vertical lines: go-lives ({go_text})."))
     if series_html:
         charts.append("<h2>Monthly series, with and without monitoring 月度指标</h2>" + "".join(series_html))
-    notes = ("<h2>How these figures are defined</h2><ul>"
+    warn = ""
+    if m.unmatched_flags:
+        warn = (f"<p class='norule'>{m.unmatched_flags} flag(s) name an encounter that is not in the ground truth; "
+                "they are left out of every figure (an export bug if it happens).</p>")
+    notes = (warn + "<h2>How these figures are defined</h2><ul>"
              "<li>An encounter is the unit: an admission, a pharmacy purchase. Ground truth comes from the simulator; "
              "the server never sees it.</li>"
              "<li>Recall = encounters of the pattern with a flag from one of its rules ÷ its encounters. Precision = "

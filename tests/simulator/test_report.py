@@ -198,3 +198,18 @@ def test_report_generation_time(report: Path, tmp_path: Path) -> None:
     elapsed = time.perf_counter() - t0
     # nine charts on a small run: well under the few seconds that would make `scenemon demo` feel slow
     assert elapsed < 10, elapsed
+
+
+def test_an_empty_run_and_a_run_without_counterfactual_still_report(tmp_path: Path) -> None:
+    from tests.simulator.fixtures_tables import rewrite_table, write_table
+
+    empty = build_run(tmp_path / "empty")
+    for table in ("encounters", "truth", "flags", "audits", "monthly"):
+        write_table(empty, table, [])
+    page = _parse(write_report(empty))
+    assert "recall-precision" in page.svgs  # the fixture's patterns are still declared in run.json
+    assert not any(name.startswith("series-") for name in page.svgs)
+    one_arm = build_run(tmp_path / "one")
+    rewrite_table(one_arm, "monthly", lambda rows: [r for r in rows if r["arm"] == "monitored"])
+    html = write_report(one_arm).read_text(encoding="utf-8")
+    assert "series-fund_spending" in html and "no counterfactual" in html
