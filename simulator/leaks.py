@@ -305,12 +305,12 @@ class _Checker:
         c1 = Counter(c for c, f in zip(cats, y, strict=True) if f)
         c0 = Counter(c for c, f in zip(cats, y, strict=True) if not f)
         worst = None
-        for cat in set(c1) | set(c0):
+        for cat in sorted(set(c1) | set(c0)):  # sorted, and on equal excess the fraud-heavy one: deterministic
             p1, p0 = c1[cat] / n1, c0[cat] / n0
             p = (c1[cat] + c0[cat]) / (n1 + n0)
             tol = _tol(math.sqrt(max(p * (1 - p), 1e-12) * (1 / n1 + 1 / n0)), self.z, self.floor)
             d = abs(p1 - p0)
-            if d > tol and (worst is None or d - tol > worst[0] - worst[1]):
+            if d > tol and (worst is None or (d - tol, p1) > (worst[0] - worst[1], worst[3])):
                 worst = (d, tol, cat, p1, p0)
         if worst:
             d, tol, cat, p1, p0 = worst
